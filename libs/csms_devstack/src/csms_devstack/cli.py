@@ -1,0 +1,64 @@
+"""``csms-dev run``: infrastructure, migrations, then every process of the fleet (Procfile).
+
+``csms-dev infra``: only the infrastructure, printing the environment to use with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import subprocess
+import sys
+
+from csms_devstack.stack import ROOT, Stack
+
+SERVICES = {
+    "configuration": 8101, "transactions": 8102, "evdriver": 8103, "smartcharging": 8104,
+    "monitoring": 8105, "reporting": 8106, "certificates": 8107,
+}
+
+
+def banner(env: dict[str, str]) -> str:
+    lines = [
+        "",
+        "CSMS is starting:",
+        f"  stations (profile 0, no auth)  ws://127.0.0.1:{env.get('ROUTER_SP0_PORT', 8081)}/<stationId>",
+        f"  stations (profile 1, Basic)    ws://127.0.0.1:{env.get('ROUTER_SP1_PORT', 8082)}/<stationId>",
+        f"  router health/metrics          http://127.0.0.1:{env.get('ROUTER_HTTP_PORT', 8080)}/health",
+    ]
+    lines += [f"  {name:<14} API            http://127.0.0.1:{port}/docs" for name, port in SERVICES.items()]
+    lines += [f"  Kafka {env['KAFKA_BOOTSTRAP_SERVERS']}   PostgreSQL {env['DATABASE_URL']}", ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["run", "infra"])
+    args = parser.parse_args(argv)
+    stack = Stack()
+    try:
+        stack.start_kafka()
+        stack.start_postgres()
+        env = {**os.environ, **stack.env(), "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
+        if args.command == "infra":
+            for k, v in stack.env().items():
+                print(f"export {k}='{v}'")
+            signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            return 0
+        subprocess.run([sys.executable, "-m", "csms_runtime.migrate", "--all"], env=env, check=True)
+        print(banner(env), flush=True)
+        honcho = subprocess.Popen(
+            [sys.executable, "-m", "honcho", "-f", str(ROOT / "Procfile"), "start"], env=env, cwd=ROOT,
+        )
+        try:
+            return honcho.wait()
+        except KeyboardInterrupt:
+            honcho.send_signal(signal.SIGINT)
+            return honcho.wait()
+    finally:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

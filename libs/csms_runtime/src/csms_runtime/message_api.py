@@ -1,0 +1,140 @@
+"""The message API, generated from the action table: one POST route per CSMS->station action.
+
+``POST /ocpp/2.0.1/<block>/<actionInLowerCamelCase>?identifier=<id>[&identifier=...]``
+with the OCPP request as body. Answers, per station, the call id and the station's
+response or CALLERROR (waiting up to a bounded time); offline and unknown stations are
+answered at once. With one identifier the HTTP status says it too.
+"""
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
+from ocpp_schema.actions import Block, Direction, actions_of
+from ocpp_schema.errors import OCPPError
+from ocpp_schema.v201 import request_model
+from ocpp_schema.validation import validate_request
+from pydantic import BaseModel, Field
+
+from csms_runtime import calllog
+from csms_runtime.calllog import CallStatus
+from csms_runtime.calls import CallClient
+from csms_runtime.db import SessionDep
+from csms_runtime.models import ApiModel
+
+STATUS_CODES = {
+    CallStatus.ANSWERED: 200,
+    CallStatus.UNKNOWN: 404,
+    CallStatus.OFFLINE: 409,
+    CallStatus.ERROR: 502,
+    CallStatus.TIMEOUT: 504,
+}
+MAX_IDENTIFIERS = 1000
+MAX_TIMEOUT = 300.0
+
+
+class CallErrorOut(BaseModel):
+    code: str
+    description: str = ""
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class CallResultOut(ApiModel):
+    station_id: str
+    call_id: str | None
+    status: CallStatus
+    response: dict[str, Any] | None = None
+    error: CallErrorOut | None = None
+
+
+class CallResultsOut(BaseModel):
+    results: list[CallResultOut]
+
+
+class CallLogOut(ApiModel):
+    call_id: str
+    station_id: str
+    action: str
+    request: dict[str, Any]
+    response: dict[str, Any] | None
+    error: dict[str, Any] | None
+    status: CallStatus
+    callback_url: str | None
+    created_at: Any
+    completed_at: Any
+
+
+def _check_identifiers(identifiers: list[str]) -> None:
+    for i, ident in enumerate(identifiers):
+        if not ident or len(ident) > 48 or ":" in ident:
+            raise HTTPException(
+                422,
+                [{"loc": ["query", "identifier", i], "msg": "a station id has 1 to 48 characters and no ':'",
+                  "type": "value_error", "input": ident}],
+            )
+
+
+def _endpoint(action: str) -> Any:
+    model = request_model(action)
+
+    async def send(
+        request: Request,
+        response: Response,
+        body: Annotated[model, Body()],  # type: ignore[valid-type]
+        identifier: Annotated[list[str], Query(min_length=1, max_length=MAX_IDENTIFIERS,
+                                               description="Station id; repeat for several stations")],
+        callbackUrl: Annotated[str | None, Query(description="POSTed each station's result when known")] = None,  # noqa: N803
+        timeout: Annotated[float | None, Query(gt=0, le=MAX_TIMEOUT,
+                                               description="Seconds to wait for answers")] = None,
+    ) -> CallResultsOut:
+        _check_identifiers(identifier)
+        payload = body.model_dump(by_alias=True, exclude_none=True, mode="json")
+        try:
+            validate_request(action, payload)
+        except OCPPError as exc:
+            raise HTTPException(
+                422,
+                [{"loc": ["body", *filter(None, str(exc.details.get("field", "")).split("."))],
+                  "msg": exc.description, "type": exc.code}],
+            ) from exc
+        client: CallClient = request.app.state.calls
+        outcomes = await client.call_many(identifier, action, payload, timeout=timeout, callback_url=callbackUrl)
+        if len(outcomes) == 1:
+            response.status_code = STATUS_CODES[outcomes[0].status]
+        return CallResultsOut(results=[CallResultOut.model_validate(o, from_attributes=True) for o in outcomes])
+
+    send.__name__ = f"send_{action}"
+    return send
+
+
+def message_router(block: Block) -> APIRouter:
+    router = APIRouter(prefix=f"/ocpp/2.0.1/{block.value}", tags=[f"{block.value}: messages to stations"])
+    for spec in actions_of(block, Direction.CSMS_TO_CS):
+        router.add_api_route(
+            f"/{spec.route_name}",
+            _endpoint(spec.name),
+            methods=["POST"],
+            response_model=CallResultsOut,
+            response_model_by_alias=True,
+            response_model_exclude_none=True,
+            summary=f"Send {spec.name} to one or more stations",
+            responses={
+                404: {"description": "unknown station (single identifier)"},
+                409: {"description": "station offline (single identifier)"},
+                502: {"description": "the station answered with a CALLERROR (single identifier)"},
+                504: {"description": "no answer in time (single identifier)"},
+            },
+        )
+    return router
+
+
+def calls_router() -> APIRouter:
+    router = APIRouter(tags=["call log"])
+
+    @router.get("/ocpp/calls/{callId}", response_model=CallLogOut, response_model_by_alias=True)
+    async def get_call(callId: str, session: SessionDep) -> CallLogOut:  # noqa: N803
+        entry = await calllog.get(session, callId)
+        if entry is None:
+            raise HTTPException(404, f"no call {callId} in this service's call log")
+        return CallLogOut.model_validate(entry, from_attributes=True)
+
+    return router

@@ -1,0 +1,46 @@
+"""Settings shared by every process, read from the environment only."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_DATABASE_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/csms"
+
+
+class CommonSettings(BaseSettings):
+    """Environment every CSMS process reads. Subclasses add their own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_partitions: int = 8
+    database_url: str = DEV_DATABASE_URL
+    http_host: str = "0.0.0.0"
+    http_port: int = 8080
+    log_level: str = "INFO"
+    log_format: Literal["json", "text"] = "json"
+    csms_env: Literal["development", "production"] = "development"
+    otel_exporter_otlp_endpoint: str | None = None
+    otel_service_name: str | None = None
+
+    @model_validator(mode="after")
+    def _enforce_production_settings(self) -> CommonSettings:
+        if self.csms_env == "production" and self.database_url == DEV_DATABASE_URL:
+            raise ValueError(
+                "DATABASE_URL must be set explicitly when CSMS_ENV=production "
+                "(the development default has no password)"
+            )
+        return self
+
+
+class ServiceSettings(CommonSettings):
+    """Settings of a block service."""
+
+    call_timeout: float = 30.0
+    """Seconds the message API waits for a station's answer before reporting a timeout."""
+    kafka_group_instance_id: str | None = None
+    """Static group membership (Kafka KIP-345): a restarted replica gets its partitions back at once."""
+    consumer_batch_max: int = 500

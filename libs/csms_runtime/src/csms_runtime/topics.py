@@ -1,0 +1,25 @@
+"""Kafka topic names, derived from the functional blocks of ocpp_schema.actions."""
+
+from __future__ import annotations
+
+from ocpp_schema.actions import Block
+
+TOPIC_CALLS = "ocpp.out.calls"
+"""CSMS-initiated calls: every router reads it; the one holding the station delivers."""
+TOPIC_CONNECTIONS = "ocpp.connections"
+"""Station connect/disconnect events, keyed by station id."""
+TOPIC_TRANSACTION_EVENTS = "csms.events.transactions"
+
+
+def topic_in(block: Block | str) -> str:
+    """Frames from stations (calls, and answers to CSMS calls) for one functional block."""
+    return f"ocpp.in.{Block(block).value}"
+
+
+def topic_out(gateway_id: str) -> str:
+    """Replies to station calls, targeted at the router holding the station."""
+    return f"ocpp.out.{gateway_id}"
+
+
+def fixed_topics() -> list[str]:
+    return [topic_in(b) for b in Block] + [TOPIC_CALLS, TOPIC_CONNECTIONS, TOPIC_TRANSACTION_EVENTS]

@@ -1,0 +1,7 @@
+"""The certificates service: the OCPP 2.0.1 certificates block.
+
+Certificates block: certificate signing, 15118 EV certificates, OCSP status; installing and deleting certificates.
+Until its own issue lands, every station call of the block is answered with CALLERROR
+NotSupported (a station never waits for a reply that cannot come), and the block's
+CSMS-to-station calls already go through the generated message API and the call log.
+"""

@@ -1,0 +1,5 @@
+from csms_runtime.settings import ServiceSettings
+
+
+class Settings(ServiceSettings):
+    http_port: int = 8107

@@ -1,0 +1,3 @@
+from csms_runtime.migrations import run_env
+
+run_env("evdriver")

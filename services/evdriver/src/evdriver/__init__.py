@@ -1,0 +1,7 @@
+"""The evdriver service: the OCPP 2.0.1 evdriver block.
+
+EV driver block: Authorize, ReservationStatusUpdate; remote start/stop, reservations, local lists, unlock, cache.
+Until its own issue lands, every station call of the block is answered with CALLERROR
+NotSupported (a station never waits for a reply that cannot come), and the block's
+CSMS-to-station calls already go through the generated message API and the call log.
+"""

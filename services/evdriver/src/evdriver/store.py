@@ -1,0 +1,3 @@
+"""SQLModel tables and queries of the evdriver service (its schema: "evdriver"). The call log is shared code."""
+
+SCHEMA = "evdriver"

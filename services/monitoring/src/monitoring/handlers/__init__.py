@@ -1,0 +1,1 @@
+"""One module per OCPP action handled by the monitoring service."""

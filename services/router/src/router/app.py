@@ -1,0 +1,54 @@
+"""Composition root of the router: settings, telemetry, the gateway and its HTTP endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+
+import uvicorn
+import uvloop
+from csms_runtime import logs, telemetry
+from csms_runtime.health import health_router
+from csms_runtime.metrics import metrics_response
+from fastapi import FastAPI, Response
+
+from router.gateway import Gateway
+from router.settings import Settings
+
+
+def http_app(gateway: Gateway) -> FastAPI:
+    app = FastAPI(title="CSMS router", description="Health and metrics of the OCPP websocket gateway.")
+    app.include_router(health_router({"kafka": gateway.kafka_ok, "database": gateway.db_ok}))
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return metrics_response()
+
+    @app.get("/stations", summary="Stations connected to this router replica")
+    async def stations() -> dict[str, object]:
+        return {"gatewayId": gateway.gateway_id, "stations": sorted(gateway.connections)}
+
+    return app
+
+
+async def serve(settings: Settings) -> None:
+    telemetry.setup(settings.otel_service_name or "router", settings.otel_exporter_otlp_endpoint)
+    gateway = Gateway(settings)
+    await gateway.start()
+    server = uvicorn.Server(uvicorn.Config(
+        http_app(gateway), host=settings.http_host, port=settings.http_port, log_config=None,
+        access_log=False, lifespan="off",
+    ))
+    try:
+        await server.serve()
+    finally:
+        await gateway.stop()
+
+
+def main() -> None:
+    settings = Settings()
+    logs.configure("router", settings.log_level, settings.log_format)
+    uvloop.run(serve(settings))
+
+
+if __name__ == "__main__":
+    asyncio.run(serve(Settings()))

@@ -1,0 +1,37 @@
+import os
+import socket
+
+from csms_runtime.settings import CommonSettings
+from pydantic import Field, model_validator
+
+
+def _default_gateway_id() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Settings(CommonSettings):
+    http_port: int = 8080
+    gateway_id: str = Field(default_factory=_default_gateway_id, pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    """Names this replica's reply topic ocpp.out.<gateway id>; unique per replica (the pod name in k8s)."""
+    router_host: str = "0.0.0.0"
+    router_sp0_port: int = 8081
+    """Security profile 0 (no auth; development). 0 disables the listener."""
+    router_sp1_port: int = 8082
+    """Security profile 1 (HTTP Basic auth). 0 disables the listener."""
+    router_allow_unknown_stations: bool = True
+    """On the profile-0 listener only: accept stations that are not in the registry."""
+    router_station_call_timeout: float = 20.0
+    """Seconds a station's call waits for a service reply before it gets CALLERROR InternalError."""
+    router_csms_call_timeout: float = 30.0
+    """Seconds a CSMS call waits for the station's answer before the next queued call is sent."""
+    router_ping_interval: float = 30.0
+    router_ping_timeout: float = 20.0
+    router_max_queue: int = 100
+    router_max_frame_bytes: int = 4 * 1024 * 1024
+    router_auth_cache_seconds: float = 300.0
+
+    @model_validator(mode="after")
+    def _no_unknown_stations_in_production(self) -> "Settings":
+        if self.csms_env == "production" and self.router_allow_unknown_stations:
+            raise ValueError("ROUTER_ALLOW_UNKNOWN_STATIONS must be false when CSMS_ENV=production")
+        return self

@@ -1,0 +1,3 @@
+"""SQLModel tables and queries of the smartcharging service (its schema: "smartcharging"). The call log is shared code."""
+
+SCHEMA = "smartcharging"

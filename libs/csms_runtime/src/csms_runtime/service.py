@@ -117,6 +117,7 @@ class BlockService:
             batch=True,
             max_records=self.settings.consumer_batch_max,
             batch_timeout_ms=100,
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             auto_offset_reset="earliest",
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
@@ -134,7 +135,8 @@ class BlockService:
 
         self.broker.subscriber(
             sub.topic, group_id=sub.group_id, batch=True, auto_offset_reset="earliest",
-            batch_timeout_ms=100, session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
+            batch_timeout_ms=100, fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
             ack_policy=AckPolicy.ACK, decoder=_raw_body,
         )(on_batch)
 

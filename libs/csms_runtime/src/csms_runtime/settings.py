@@ -25,6 +25,8 @@ class CommonSettings(BaseSettings):
     csms_env: Literal["development", "production"] = "development"
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str | None = None
+    kafka_fetch_max_wait_ms: int = 10
+    """Longest a fetch waits at the broker for data: the floor of the latency each hop adds."""
 
     @model_validator(mode="after")
     def _enforce_production_settings(self) -> CommonSettings:

@@ -122,6 +122,7 @@ class Gateway:
             topic_out(self.gateway_id), TOPIC_CALLS,
             bootstrap_servers=s.kafka_bootstrap_servers, client_id=f"router-{self.gateway_id}",
             group_id=None, auto_offset_reset="latest", enable_auto_commit=False,
+            fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
         await self.consumer.start()
         # Pin positions before stations can connect, so nothing published from now on is missed.

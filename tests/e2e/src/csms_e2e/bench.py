@@ -1,0 +1,733 @@
+"""Load benchmark: N simulated stations against the whole fleet running as processes.
+
+    python -m csms_e2e.bench [--stations 200] [--duration 20] [--mix heartbeat]
+                             [--connect-concurrency 50] [--out FILE] [--kafka-fetch-wait-ms N]
+
+(``make bench BENCH_ARGS="..."``). It starts a :class:`~csms_e2e.fleet.Fleet` with the
+services the mix needs, connects the stations (bounded concurrency; each boots with
+BootNotification), then lets every station send calls back to back for ``--duration``
+seconds. The result is ONE JSON document on stdout (and in ``--out``); progress goes to
+stderr.
+
+Figures in the JSON:
+
+* ``boot``: wall time from the first connect to the last Accepted, boots per second, and
+  the latency of BootNotification (CALL sent -> CALLRESULT received) per station.
+* ``calls``: the first ``--warmup`` seconds of the call phase are left out of ``total``,
+  ``per_second`` and the latencies (reported under ``warmup``); a call belongs to the
+  window it was *sent* in. ``errors`` (CALLERROR answers) and ``timeouts`` (no answer
+  within ``--call-timeout``) count the whole call phase, warm-up included.
+* ``processes``: sampled every 0.5 s. RSS includes each process's children; the peak is
+  over the whole run. ``mean_cpu_percent`` is over the call phase (100 = one core).
+  ``postgres`` is the backends serving this run's database (private memory: RSS minus
+  shared pages, since the shared buffers belong to the whole server).
+
+The load generator is deliberately lean (the broker, the fleet and it share the machine):
+one asyncio process on uvloop, raw websockets frames encoded with orjson, no OCPP library.
+
+A mix is the services it needs plus per-station coroutines: an optional ``setup`` run once
+after boot and a ``step`` the station runs in a loop until the time is up. Add one to
+:data:`MIXES` to load other blocks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import math
+import os
+import platform
+import resource
+import signal
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import psutil
+from ocpp_schema.frames import (
+    Call,
+    CallError,
+    CallResult,
+    FrameError,
+    encode_call,
+    encode_error,
+    parse_frame,
+)
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from csms_e2e.fleet import Fleet
+
+SUBPROTOCOL = "ocpp2.0.1"
+SAMPLE_INTERVAL = 0.5
+
+
+def log(msg: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {msg}", file=sys.stderr, flush=True)
+
+
+# ---- statistics ----------------------------------------------------------------------------
+
+
+def percentile(sorted_values: list[float], p: float) -> float | None:
+    """Nearest-rank percentile of an already sorted list."""
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def latency_summary(values: list[float]) -> dict[str, float | None]:
+    s = sorted(values)
+    return {
+        f"p{p}_ms": (round(v, 2) if (v := percentile(s, p)) is not None else None)
+        for p in (50, 95, 99)
+    }
+
+
+@dataclass
+class CallStats:
+    """Everything the stations record during the call phase (one event loop: no locks)."""
+
+    window_start: float = 0.0  # perf_counter: calls sent before this are warm-up
+    window_end: float = math.inf  # no call is sent after this
+    latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    warmup_calls: int = 0
+    errors: dict[str, int] = field(
+        default_factory=lambda: defaultdict(int)
+    )  # "<action>: <code>" -> n
+    timeouts: int = 0
+    disconnects: int = 0
+    late_replies: int = 0
+    csms_calls: int = 0
+    completed: int = 0  # every answered call, for the progress line
+
+    def record(self, action: str, sent: float, received: float) -> None:
+        self.completed += 1
+        if sent < self.window_start:
+            self.warmup_calls += 1
+        else:
+            self.latencies[action].append((received - sent) * 1000.0)
+
+
+# ---- a station ---------------------------------------------------------------------------------
+
+
+class StationError(Exception):
+    pass
+
+
+class CallTimeout(StationError):
+    pass
+
+
+class CallRejected(StationError):
+    def __init__(self, action: str, code: str, description: str) -> None:
+        super().__init__(f"{action}: {code} {description}")
+        self.action, self.code = action, code
+
+
+class Station:
+    """One charging station: a websocket and one outstanding CALL at a time."""
+
+    def __init__(self, station_id: str, ws: ClientConnection, call_timeout: float) -> None:
+        self.id = station_id
+        self.ws = ws
+        self.call_timeout = call_timeout
+        self.stats: CallStats | None = None  # set for the call phase
+        self.state: dict[str, Any] = {}  # per-station scenario state for the mixes
+        self._seq = 0
+
+    async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Send a CALL and return the CALLRESULT payload; raise CallRejected / CallTimeout."""
+        self._seq += 1
+        message_id = str(self._seq)
+        frame = encode_call(message_id, action, payload)
+        sent = time.perf_counter()
+        await self.ws.send(frame)
+        try:
+            async with asyncio.timeout(self.call_timeout):
+                while True:
+                    answer = await self._recv()
+                    if answer.message_id == message_id:
+                        break
+                    if self.stats is not None:
+                        self.stats.late_replies += 1
+        except TimeoutError:
+            if self.stats is not None:
+                self.stats.timeouts += 1
+            raise CallTimeout(f"{action}: no answer in {self.call_timeout:g} s") from None
+        received = time.perf_counter()
+        if isinstance(answer, CallError):
+            if self.stats is not None:
+                self.stats.errors[f"{action}: {answer.code}"] += 1
+            raise CallRejected(action, answer.code, answer.description)
+        if self.stats is not None:
+            self.stats.record(action, sent, received)
+        return answer.payload
+
+    async def _recv(self) -> CallResult | CallError:
+        """The next answer frame; CALLs from the CSMS are refused on the spot."""
+        while True:
+            raw = await self.ws.recv()
+            try:
+                frame = parse_frame(raw)
+            except FrameError:
+                continue
+            if isinstance(frame, Call):
+                if self.stats is not None:
+                    self.stats.csms_calls += 1
+                await self.ws.send(
+                    encode_error(
+                        frame.message_id, "NotSupported", "the bench station answers no CSMS calls"
+                    )
+                )
+                continue
+            return frame
+
+
+# ---- mixes -------------------------------------------------------------------------------------
+
+Step = Callable[[Station], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Mix:
+    services: tuple[str, ...]
+    """Block services to start next to the router."""
+    step: Step
+    """One iteration of a station's loop in the call phase (it is repeated until the time is up)."""
+    setup: Step | None = None
+    """Run once per station after its boot, before the call phase (e.g. StatusNotification)."""
+
+
+async def heartbeat_step(station: Station) -> None:
+    await station.call("Heartbeat", {})
+
+
+MIXES: dict[str, Mix] = {
+    "heartbeat": Mix(services=("configuration",), step=heartbeat_step),
+    # "session": Mix(services=("configuration", "transactions", ...), setup=status_notifications,
+    #                step=session_step)  -- StatusNotification, TransactionEvent Started/Updated/Ended
+}
+
+
+def boot_payload(station_id: str) -> dict[str, Any]:
+    return {
+        "reason": "PowerUp",
+        "chargingStation": {
+            "vendorName": "csms-bench",
+            "model": "Bench",
+            "serialNumber": station_id,
+            "firmwareVersion": "1.0",
+        },
+    }
+
+
+# ---- process sampling --------------------------------------------------------------------------
+
+
+@dataclass
+class Sample:
+    t: float  # perf_counter
+    rss: float  # bytes
+    cpu: float  # seconds of CPU time (user + system) so far
+
+
+class Sampler(threading.Thread):
+    """Samples RSS and CPU time of process groups every SAMPLE_INTERVAL seconds.
+
+    A group is a root process plus (optionally) its descendants, or a callable returning
+    the processes (for the PostgreSQL backends of this run's database).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(name="bench-sampler", daemon=True)
+        self.groups: dict[str, Callable[[], tuple[list[psutil.Process], bool]]] = {}
+        self.samples: dict[str, list[Sample]] = defaultdict(list)
+        self._halt = threading.Event()
+        self._cache: dict[int, psutil.Process] = {}
+
+    def _proc(self, pid: int) -> psutil.Process:
+        p = self._cache.get(pid)
+        if p is None or not p.is_running():
+            p = self._cache[pid] = psutil.Process(pid)
+        return p
+
+    def add_tree(self, name: str, pid: int, *, children: bool = True) -> None:
+        def procs() -> tuple[list[psutil.Process], bool]:
+            root = self._proc(pid)
+            found = [root]
+            if children:
+                found += [self._proc(c.pid) for c in root.children(recursive=True)]
+            return found, False
+
+        self.groups[name] = procs
+
+    def add_postgres(self, database: str) -> None:
+        """The backends of ``database``: children of a postmaster whose title names it."""
+        postmasters = [
+            p
+            for p in psutil.process_iter(["name", "ppid"])
+            if p.info["name"] in ("postgres", "postmaster")
+            and (p.info["ppid"] == 1 or _name_of(p.info["ppid"]) not in ("postgres", "postmaster"))
+        ]
+        if not postmasters:
+            return
+        marker = f" {database} "
+
+        def procs() -> tuple[list[psutil.Process], bool]:
+            found = []
+            for pm in postmasters:
+                with contextlib.suppress(psutil.Error):
+                    for child in pm.children():
+                        with contextlib.suppress(psutil.Error):
+                            cached = self._proc(child.pid)
+                            if marker in " ".join(cached.cmdline()) + " ":
+                                found.append(cached)
+            return found, True
+
+        self.groups["postgres"] = procs
+
+    def sample_once(self) -> None:
+        now = time.perf_counter()
+        for name, procs in self.groups.items():
+            try:
+                found, private = procs()
+            except psutil.Error:
+                continue  # the root is gone (crashed?): keep its earlier samples
+            rss = cpu = 0.0
+            for p in found:
+                try:
+                    with p.oneshot():
+                        mem = p.memory_info()
+                        t = p.cpu_times()
+                except psutil.Error:
+                    continue
+                rss += (mem.rss - mem.shared) if private else mem.rss
+                cpu += t.user + t.system
+            self.samples[name].append(Sample(now, rss, cpu))
+
+    def run(self) -> None:
+        next_at = time.perf_counter()
+        while not self._halt.is_set():
+            self.sample_once()
+            next_at += SAMPLE_INTERVAL
+            self._halt.wait(max(0.0, next_at - time.perf_counter()))
+
+    def stop(self) -> None:
+        self._halt.set()
+        if self.is_alive():
+            self.join(5)
+        self.sample_once()
+
+    def report(self, phases: dict[str, tuple[float, float]]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
+        for name, samples in self.samples.items():
+            if not samples:
+                continue
+            entry: dict[str, Any] = {"peak_rss_mib": round(max(s.rss for s in samples) / 2**20, 1)}
+            for phase, (start, end) in phases.items():
+                inside = [
+                    s
+                    for s in samples
+                    if start - SAMPLE_INTERVAL / 2 <= s.t <= end + SAMPLE_INTERVAL / 2
+                ]
+                key = "mean_cpu_percent" if phase == "calls" else f"{phase}_mean_cpu_percent"
+                if len(inside) >= 2 and inside[-1].t > inside[0].t:
+                    entry[key] = round(
+                        100 * (inside[-1].cpu - inside[0].cpu) / (inside[-1].t - inside[0].t), 1
+                    )
+                    if phase == "calls":
+                        entry["max_cpu_percent"] = round(
+                            max(
+                                100 * (b.cpu - a.cpu) / (b.t - a.t)
+                                for a, b in zip(inside, inside[1:], strict=False)
+                                if b.t > a.t
+                            ),
+                            1,
+                        )
+                else:
+                    entry[key] = None
+            out[name] = entry
+        return out
+
+
+def _name_of(pid: int) -> str:
+    try:
+        return psutil.Process(pid).name()
+    except psutil.Error:
+        return ""
+
+
+# ---- the run -----------------------------------------------------------------------------------
+
+
+@dataclass
+class BootResult:
+    station: Station | None
+    connect_ms: float | None = None
+    boot_ms: float | None = None
+    error: str | None = None
+
+
+async def open_station(
+    fleet_url: Callable[[str], str],
+    station_id: str,
+    args: argparse.Namespace,
+    sem: asyncio.Semaphore,
+    mix: Mix,
+) -> BootResult:
+    async with sem:
+        t0 = time.perf_counter()
+        try:
+            ws = await connect(
+                fleet_url(station_id),
+                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                compression=None if args.compression == "none" else "deflate",
+                proxy=None,
+                open_timeout=args.call_timeout,
+                ping_interval=None,
+                close_timeout=2,
+                max_queue=4,
+                user_agent_header=None,
+            )
+        except Exception as exc:
+            return BootResult(None, error=f"connect: {type(exc).__name__}: {exc}")
+        t1 = time.perf_counter()
+        station = Station(station_id, ws, args.call_timeout)
+        if ws.subprotocol != SUBPROTOCOL:
+            await ws.close()
+            return BootResult(None, error=f"connect: subprotocol {ws.subprotocol!r} negotiated")
+        try:
+            result = await station.call("BootNotification", boot_payload(station_id))
+            t2 = time.perf_counter()
+            if result.get("status") != "Accepted":
+                raise StationError(f"BootNotification: status {result.get('status')!r}")
+            if mix.setup is not None:
+                await mix.setup(station)
+        except (StationError, ConnectionClosed) as exc:
+            await ws.close()
+            return BootResult(None, error=f"{type(exc).__name__}: {exc}")
+        return BootResult(station, (t1 - t0) * 1000, (t2 - t1) * 1000)
+
+
+async def station_loop(station: Station, mix: Mix, stats: CallStats) -> None:
+    station.stats = stats
+    while time.perf_counter() < stats.window_end:
+        try:
+            await mix.step(station)
+        except CallRejected:
+            continue
+        except CallTimeout:
+            continue
+        except ConnectionClosed:
+            stats.disconnects += 1
+            return
+
+
+async def progress(stats: CallStats, started: float, end: float) -> None:
+    last_n, last_t = 0, time.perf_counter()
+    while True:
+        await asyncio.sleep(2.0)
+        now = time.perf_counter()
+        n = stats.completed
+        log(
+            f"  t={now - started:5.1f}s  {(n - last_n) / (now - last_t):7.0f} calls/s  total={n} "
+            f"errors={sum(stats.errors.values())} timeouts={stats.timeouts} disconnects={stats.disconnects}"
+            + ("  (draining)" if now > end else "")
+        )
+        last_n, last_t = n, now
+
+
+async def run_load(
+    fleet: Fleet, args: argparse.Namespace, mix: Mix, phases: dict[str, tuple[float, float]]
+) -> dict[str, Any]:
+    ids = [f"BENCH-{i:05d}" for i in range(1, args.stations + 1)]
+    sem = asyncio.Semaphore(args.connect_concurrency)
+    log(
+        f"connecting {len(ids)} stations (concurrency {args.connect_concurrency}, "
+        f"timeout {args.connect_timeout:g} s)"
+    )
+    boot_start = time.perf_counter()
+    tasks = [
+        asyncio.ensure_future(open_station(fleet.station_url, sid, args, sem, mix)) for sid in ids
+    ]
+    done, pending = await asyncio.wait(tasks, timeout=args.connect_timeout)
+    for t in pending:
+        t.cancel()
+    boot_end = time.perf_counter()
+    phases["boot"] = (boot_start, boot_end)
+    results = [t.result() for t in done if not t.cancelled() and t.exception() is None]
+    stations = [r.station for r in results if r.station is not None]
+    failures: dict[str, int] = defaultdict(int)
+    for r in results:
+        if r.error:
+            failures[r.error[:200]] += 1
+    for t in done:
+        if not t.cancelled() and t.exception() is not None:
+            failures[f"{type(t.exception()).__name__}: {t.exception()}"[:200]] += 1
+    if pending:
+        failures["connect phase timed out"] += len(pending)
+        await asyncio.gather(*pending, return_exceptions=True)
+    boot_seconds = boot_end - boot_start
+    boot_ms = [r.boot_ms for r in results if r.boot_ms is not None]
+    connect_ms = [r.connect_ms for r in results if r.connect_ms is not None]
+    boot = {
+        "seconds": round(boot_seconds, 3),
+        "per_second": round(len(stations) / boot_seconds, 1) if boot_seconds > 0 else None,
+        **latency_summary(boot_ms),
+        "booted": len(stations),
+        "failed": len(ids) - len(stations),
+        "connect": latency_summary(connect_ms),
+    }
+    if failures:
+        boot["failures"] = dict(failures)
+    log(
+        f"booted {len(stations)}/{len(ids)} in {boot_seconds:.2f} s "
+        f"({boot['per_second']}/s, p50 {boot['p50_ms']} ms, p99 {boot['p99_ms']} ms)"
+        + (f"; failures: {dict(failures)}" if failures else "")
+    )
+
+    stats = CallStats()
+    calls: dict[str, Any] = {}
+    if stations:
+        warmup = min(args.warmup, args.duration)
+        log(
+            f"calls: {len(stations)} stations back to back for {args.duration:g} s "
+            f"(first {warmup:g} s are warm-up)"
+        )
+        start = time.perf_counter()
+        stats.window_start = start + warmup
+        stats.window_end = start + args.duration
+        ticker = asyncio.ensure_future(progress(stats, start, stats.window_end))
+        loops = [asyncio.ensure_future(station_loop(s, mix, stats)) for s in stations]
+        # Each call is bounded by --call-timeout, so the loops end by themselves; the margin is a backstop.
+        _, stuck = await asyncio.wait(loops, timeout=args.duration + args.call_timeout + 10)
+        for t in stuck:
+            t.cancel()
+        await asyncio.gather(*loops, return_exceptions=True)
+        ticker.cancel()
+        phases["calls"] = (start, stats.window_end)
+        window = stats.window_end - stats.window_start
+        total = sum(len(v) for v in stats.latencies.values())
+        all_latencies = [x for v in stats.latencies.values() for x in v]
+        calls = {
+            "total": total,
+            "per_second": round(total / window, 1) if window > 0 else None,
+            "errors": sum(stats.errors.values()),
+            "timeouts": stats.timeouts,
+            **latency_summary(all_latencies),
+            "by_action": {
+                a: {"count": len(v), **latency_summary(v)}
+                for a, v in sorted(stats.latencies.items())
+            },
+            "warmup": {"seconds": warmup, "calls": stats.warmup_calls},
+            "window_s": round(window, 3),
+            "disconnects": stats.disconnects,
+        }
+        if stats.errors:
+            calls["errors_by_code"] = dict(stats.errors)
+        if stats.late_replies:
+            calls["late_replies"] = stats.late_replies
+        if stats.csms_calls:
+            calls["csms_calls_refused"] = stats.csms_calls
+        if stuck:
+            calls["stuck_stations"] = len(stuck)
+        log(
+            f"calls: {total} in {window:.1f} s = {calls['per_second']}/s, p50 {calls['p50_ms']} ms, "
+            f"p99 {calls['p99_ms']} ms, errors {calls['errors']}, timeouts {calls['timeouts']}"
+        )
+
+    log("closing the stations")
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(10):
+            await asyncio.gather(*(s.ws.close() for s in stations), return_exceptions=True)
+    return {"boot": boot, "calls": calls}
+
+
+# ---- fleet logs ----------------------------------------------------------------------------------
+
+
+def scan_logs(fleet: Fleet, keep: int = 5) -> dict[str, Any]:
+    """Count warning/error lines per process log; keep the first few of each for the report."""
+    out: dict[str, Any] = {}
+    for name, proc in fleet.procs.items():
+        counts: dict[str, int] = defaultdict(int)
+        first: list[str] = []
+        try:
+            lines = proc.log_path.read_text(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in lines:
+            try:
+                level = str(orjson.loads(line).get("level", "")).lower()
+            except (orjson.JSONDecodeError, AttributeError):
+                level = (
+                    "error"
+                    if ("Traceback" in line or "ERROR" in line)
+                    else ("warning" if "WARNING" in line else "")
+                )
+            if level in ("warning", "error", "critical"):
+                counts[level] += 1
+                if len(first) < keep:
+                    first.append(line[:400])
+        if counts:
+            out[name] = {**counts, "first": first}
+    return out
+
+
+# ---- main ---------------------------------------------------------------------------------------
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="python -m csms_e2e.bench", description=__doc__.split("\n\n")[0]
+    )
+    p.add_argument("--stations", type=int, default=200)
+    p.add_argument("--duration", type=float, default=20.0, help="seconds of the call phase")
+    p.add_argument("--mix", choices=sorted(MIXES), default="heartbeat")
+    p.add_argument("--connect-concurrency", type=int, default=50)
+    p.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=120.0,
+        help="seconds the whole connect + boot phase may take",
+    )
+    p.add_argument(
+        "--call-timeout", type=float, default=30.0, help="a call unanswered this long is a timeout"
+    )
+    p.add_argument(
+        "--warmup", type=float, default=2.0, help="seconds left out of the latency statistics"
+    )
+    p.add_argument(
+        "--compression",
+        choices=("deflate", "none"),
+        default="deflate",
+        help="permessage-deflate offered by the stations (the router accepts it)",
+    )
+    p.add_argument(
+        "--kafka-fetch-wait-ms",
+        type=int,
+        default=None,
+        help="KAFKA_FETCH_MAX_WAIT_MS for every fleet process (default: the services' own)",
+    )
+    p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
+    args = p.parse_args(argv)
+    if args.stations < 1 or args.connect_concurrency < 1 or args.duration <= 0:
+        p.error("--stations, --connect-concurrency and --duration must be positive")
+    return args
+
+
+def _raise_fd_limit() -> None:
+    """Stations, and the router (which inherits it), need a descriptor each."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and (hard == resource.RLIM_INFINITY or soft < hard):
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    mix = MIXES[args.mix]
+    _raise_fd_limit()
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    env = {}
+    if args.kafka_fetch_wait_ms is not None:
+        env["KAFKA_FETCH_MAX_WAIT_MS"] = str(args.kafka_fetch_wait_ms)
+    fleet = Fleet(services=mix.services, env=env)
+    sampler = Sampler()
+    phases: dict[str, tuple[float, float]] = {}
+    result: dict[str, Any] = {}
+    exit_code = 0
+    try:
+        log(f"starting the fleet: router + {', '.join(mix.services)} (logs in {fleet.log_dir})")
+        t0 = time.perf_counter()
+        fleet.start()
+        log(f"fleet healthy in {time.perf_counter() - t0:.1f} s")
+        for name in fleet.procs:
+            sampler.add_tree(name, fleet.pid(name))
+        for i, broker in enumerate(fleet.stack.procs):
+            sampler.add_tree("tansu" if i == 0 else f"tansu-{i}", broker.pid)
+        sampler.add_tree(
+            "loadgen", os.getpid(), children=False
+        )  # the fleet processes are its children
+        with contextlib.suppress(Exception):
+            from sqlalchemy.engine import make_url
+
+            sampler.add_postgres(str(make_url(fleet.database_url).database))
+        sampler.start()
+        try:
+            import uvloop
+
+            load = uvloop.run(run_load(fleet, args, mix, phases))
+        except ImportError:
+            log("uvloop is not installed: using the default asyncio loop")
+            load = asyncio.run(run_load(fleet, args, mix, phases))
+        sampler.stop()
+        exited = {
+            n: p.popen.returncode
+            for n, p in fleet.procs.items()
+            if p.popen is not None and p.popen.poll() is not None
+        }
+        result = {
+            "mix": args.mix,
+            "stations": args.stations,
+            "duration_s": args.duration,
+            **load,
+            "processes": sampler.report(phases),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "settings": {
+                "connect_concurrency": args.connect_concurrency,
+                "compression": args.compression,
+                "call_timeout_s": args.call_timeout,
+                "kafka_fetch_max_wait_ms": args.kafka_fetch_wait_ms,
+                "run_id": fleet.run_id,
+            },
+            "fleet_log": scan_logs(fleet),
+        }
+        if exited:
+            result["exited"] = exited
+            exit_code = 1
+        if load["boot"]["booted"] == 0:
+            exit_code = 1
+    except KeyboardInterrupt:
+        log("interrupted")
+        exit_code = 130
+    except Exception as exc:
+        log(f"failed: {type(exc).__name__}: {exc}")
+        exit_code = 1
+    finally:
+        sampler.stop()
+        log("stopping the fleet")
+        try:
+            fleet.stop()
+        except Exception as exc:  # e.g. interrupted before the database existed
+            log(f"fleet stop: {type(exc).__name__}: {exc}")
+    if result:
+        text = orjson.dumps(result, option=orjson.OPT_INDENT_2).decode()
+        print(text, flush=True)
+        if args.out is not None:
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            args.out.write_text(text + "\n")
+            log(f"wrote {args.out}")
+    return exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

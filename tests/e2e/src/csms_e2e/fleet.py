@@ -1,0 +1,151 @@
+"""Run the whole CSMS as real processes: broker, database, migrations, router(s), services."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import psycopg
+from csms_devstack.stack import STATE, Stack, free_port
+from sqlalchemy.engine import make_url
+
+BLOCKS = ("configuration", "transactions", "evdriver", "smartcharging", "monitoring", "reporting", "certificates")
+
+
+@dataclass
+class Proc:
+    name: str
+    module: str
+    env: dict[str, str]
+    http_port: int
+    log_path: Path
+    popen: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+
+@dataclass
+class Fleet:
+    services: tuple[str, ...] = BLOCKS
+    env: dict[str, str] = field(default_factory=dict)
+    stack: Stack = field(default_factory=Stack)
+    procs: dict[str, Proc] = field(default_factory=dict)
+    database_url: str = ""
+
+    def __post_init__(self) -> None:
+        self.run_id = uuid.uuid4().hex[:8]
+        self.log_dir = STATE / "logs" / self.run_id
+
+    # ---- infrastructure ------------------------------------------------------------------
+
+    def start(self) -> Fleet:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.stack.start_kafka(port=free_port())
+        base = make_url(self.stack.start_postgres())
+        self.database_url = base.set(database=f"csms_e2e_{self.run_id}").render_as_string(hide_password=False)
+        common = {**self.stack.env(), "DATABASE_URL": self.database_url}
+        subprocess.run([sys.executable, "-m", "csms_runtime.migrate", "--all"],
+                       env={**os.environ, **common}, check=True, capture_output=True)
+        self.common_env = {"LOG_FORMAT": "json", "LOG_LEVEL": "INFO", **common, **self.env}
+        self.add_router("gw1")
+        for name in self.services:
+            self.add(name, name, {})
+        self.wait_healthy()
+        return self
+
+    def add_router(self, gateway_id: str) -> Proc:
+        sp0, sp1 = free_port(), free_port()
+        return self.add(
+            "router" if not any(p.module == "router" for p in self.procs.values()) else f"router-{gateway_id}",
+            "router",
+            {"GATEWAY_ID": gateway_id, "ROUTER_SP0_PORT": str(sp0), "ROUTER_SP1_PORT": str(sp1)},
+        )
+
+    def add(self, name: str, module: str, env: dict[str, str]) -> Proc:
+        port = free_port()
+        proc = Proc(name, module, {**self.common_env, **env, "HTTP_PORT": str(port)}, port,
+                    self.log_dir / f"{name}.log")
+        self.procs[name] = proc
+        self._spawn(proc)
+        return proc
+
+    def _spawn(self, proc: Proc) -> None:
+        log = open(proc.log_path, "ab")
+        proc.popen = subprocess.Popen([sys.executable, "-m", proc.module], env={**os.environ, **proc.env},
+                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+
+    def wait_healthy(self, names: list[str] | None = None, timeout: float = 90.0) -> None:
+        pending = set(names or self.procs)
+        deadline = time.monotonic() + timeout
+        while pending:
+            for name in list(pending):
+                proc = self.procs[name]
+                if proc.popen is not None and proc.popen.poll() is not None:
+                    raise RuntimeError(f"{name} exited with {proc.popen.returncode}; log: {proc.log_path}\n"
+                                       + proc.log_path.read_text()[-3000:])
+                try:
+                    if httpx.get(f"{proc.url}/health", timeout=1).status_code == 200:
+                        pending.discard(name)
+                except httpx.HTTPError:
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise TimeoutError(f"not healthy after {timeout}s: {sorted(pending)} (logs in {self.log_dir})")
+            if pending:
+                time.sleep(0.2)
+
+    # ---- addresses ----------------------------------------------------------------------
+
+    def station_url(self, station_id: str, *, router: str = "router", profile: int = 0) -> str:
+        env = self.procs[router].env
+        port = env["ROUTER_SP0_PORT"] if profile == 0 else env["ROUTER_SP1_PORT"]
+        return f"ws://127.0.0.1:{port}/{station_id}"
+
+    def api(self, service: str) -> str:
+        return self.procs[service].url
+
+    def pid(self, name: str) -> int:
+        popen = self.procs[name].popen
+        assert popen is not None
+        return popen.pid
+
+    # ---- failure injection ----------------------------------------------------------------
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        popen = self.procs[name].popen
+        assert popen is not None
+        os.killpg(popen.pid, sig)
+        popen.wait(30)
+
+    def restart(self, name: str) -> None:
+        self._spawn(self.procs[name])
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            if proc.popen is not None and proc.popen.poll() is None:
+                os.killpg(proc.popen.pid, signal.SIGTERM)
+        for proc in self.procs.values():
+            if proc.popen is not None:
+                try:
+                    proc.popen.wait(15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(proc.popen.pid, signal.SIGKILL)
+        self.stack.stop()
+        self._drop_database()
+
+    def _drop_database(self) -> None:
+        u = make_url(self.database_url)
+        admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        try:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{u.database}" with (force)')
+        except psycopg.Error:
+            pass

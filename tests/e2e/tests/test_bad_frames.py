@@ -5,9 +5,8 @@ import asyncio
 import orjson
 import pytest
 import websockets
-from websockets.exceptions import ConnectionClosed, InvalidStatus
-
 from csms_e2e.station import wait_online
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 HEARTBEAT = '[2,"hb-after","Heartbeat",{}]'
 LONG_ID = "x" * 37
@@ -30,18 +29,38 @@ CASES = [
     ("unknown message type", '[7,"m1","Heartbeat",{}]', "m1", "MessageTypeNotSupported"),
     ("message id over 36 chars", f'[2,"{LONG_ID}","Heartbeat",{{}}]', "-1", "RpcFrameworkError"),
     ("unknown action", '[2,"m2","MakeCoffee",{}]', "m2", "NotImplemented"),
-    ("missing required field", orjson.dumps([2, "m3", "BootNotification",
-                                              boot(station={"model": "M"})]).decode(),
-     "m3", "OccurrenceConstraintViolation"),
-    ("wrong type", orjson.dumps([2, "m4", "BootNotification", boot(reason=5)]).decode(),
-     "m4", "TypeConstraintViolation"),
-    ("extra property", orjson.dumps([2, "m5", "BootNotification", {**BOOT_OK, "colour": "red"}]).decode(),
-     "m5", "FormatViolation"),
-    ("string over maxLength", orjson.dumps([2, "m6", "BootNotification",
-                                            boot(station={"model": "M" * 21, "vendorName": "V"})]).decode(),
-     "m6", "PropertyConstraintViolation"),
-    ("value not in enum", orjson.dumps([2, "m7", "BootNotification", boot(reason="Bored")]).decode(),
-     "m7", "PropertyConstraintViolation"),
+    (
+        "missing required field",
+        orjson.dumps([2, "m3", "BootNotification", boot(station={"model": "M"})]).decode(),
+        "m3",
+        "OccurrenceConstraintViolation",
+    ),
+    (
+        "wrong type",
+        orjson.dumps([2, "m4", "BootNotification", boot(reason=5)]).decode(),
+        "m4",
+        "TypeConstraintViolation",
+    ),
+    (
+        "extra property",
+        orjson.dumps([2, "m5", "BootNotification", {**BOOT_OK, "colour": "red"}]).decode(),
+        "m5",
+        "FormatViolation",
+    ),
+    (
+        "string over maxLength",
+        orjson.dumps(
+            [2, "m6", "BootNotification", boot(station={"model": "M" * 21, "vendorName": "V"})]
+        ).decode(),
+        "m6",
+        "PropertyConstraintViolation",
+    ),
+    (
+        "value not in enum",
+        orjson.dumps([2, "m7", "BootNotification", boot(reason="Bored")]).decode(),
+        "m7",
+        "PropertyConstraintViolation",
+    ),
 ]
 
 
@@ -66,7 +85,9 @@ async def test_bad_frame_gets_the_right_callerror(fleet, http, name, frame, mess
 
 async def test_field_errors_name_the_field(fleet):
     async with await open_station(fleet, "E2E-BAD-FIELD") as ws:
-        await ws.send(orjson.dumps([2, "f1", "BootNotification", boot(station={"model": "M"})]).decode())
+        await ws.send(
+            orjson.dumps([2, "f1", "BootNotification", boot(station={"model": "M"})]).decode()
+        )
         answer = orjson.loads(await asyncio.wait_for(ws.recv(), 5))
         assert "vendorName" in answer[3]
         assert answer[4]["field"] == "chargingStation.vendorName"
@@ -78,8 +99,12 @@ async def test_bad_frames_are_not_published(fleet, http):
     async with await open_station(fleet, station_id) as ws:
         bad = boot(station={"model": "M" * 21, "vendorName": "V"})
         await ws.send(orjson.dumps([2, "n1", "BootNotification", bad]).decode())
-        assert orjson.loads(await asyncio.wait_for(ws.recv(), 5))[2] == "PropertyConstraintViolation"
-        await ws.send(HEARTBEAT)  # goes through Kafka and the service: later than the bad frame would have
+        assert (
+            orjson.loads(await asyncio.wait_for(ws.recv(), 5))[2] == "PropertyConstraintViolation"
+        )
+        await ws.send(
+            HEARTBEAT
+        )  # goes through Kafka and the service: later than the bad frame would have
         assert orjson.loads(await asyncio.wait_for(ws.recv(), 10))[0] == 3
     r = await http.get(f"{fleet.api('configuration')}/data/configuration/stations/{station_id}")
     assert r.json()["lastBootAt"] is None
@@ -107,7 +132,9 @@ async def test_second_call_while_one_is_pending_is_refused(fleet):
 
 
 async def test_no_supported_subprotocol_completes_then_closes(fleet):
-    async with websockets.connect(fleet.station_url("E2E-BAD-PROTO"), subprotocols=["ocpp1.2"]) as ws:
+    async with websockets.connect(
+        fleet.station_url("E2E-BAD-PROTO"), subprotocols=["ocpp1.2"]
+    ) as ws:
         assert ws.subprotocol is None
         with pytest.raises(ConnectionClosed) as exc:
             await asyncio.wait_for(ws.recv(), 5)

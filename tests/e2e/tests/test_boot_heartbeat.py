@@ -2,13 +2,16 @@
 
 from datetime import datetime
 
+from csms_e2e.station import connect, wait_online
 from ocpp.v201 import call
 
-from csms_e2e.station import connect, wait_online
-
 BOOT = call.BootNotification(
-    charging_station={"model": "Wallbox-1", "vendor_name": "Acme", "serial_number": "SN-42",
-                      "firmware_version": "1.2.3"},
+    charging_station={
+        "model": "Wallbox-1",
+        "vendor_name": "Acme",
+        "serial_number": "SN-42",
+        "firmware_version": "1.2.3",
+    },
     reason="PowerUp",
 )
 
@@ -23,32 +26,46 @@ async def test_boot_accepted_is_persisted(fleet, http):
     r = await http.get(f"{fleet.api('configuration')}/data/configuration/stations/E2E-BOOT-1")
     body = r.json()
     assert (body["vendorName"], body["model"], body["serialNumber"], body["firmwareVersion"]) == (
-        "Acme", "Wallbox-1", "SN-42", "1.2.3")
+        "Acme",
+        "Wallbox-1",
+        "SN-42",
+        "1.2.3",
+    )
     assert body["lastBootReason"] == "PowerUp"
     await wait_online(http, fleet, "E2E-BOOT-1", online=False)
 
 
 async def test_boot_status_and_interval_set_by_operator(fleet, http):
     api = fleet.api("configuration")
-    r = await http.put(f"{api}/data/configuration/stations/E2E-BOOT-2",
-                       json={"bootStatus": "Rejected", "heartbeatInterval": 77})
+    r = await http.put(
+        f"{api}/data/configuration/stations/E2E-BOOT-2",
+        json={"bootStatus": "Rejected", "heartbeatInterval": 77},
+    )
     assert r.status_code == 200, r.text
     async with connect(fleet.station_url("E2E-BOOT-2"), "E2E-BOOT-2") as cp:
         rejected = await cp.call(BOOT)
         assert (rejected.status, rejected.interval) == ("Rejected", 77)
-        r = await http.put(f"{api}/data/configuration/stations/E2E-BOOT-2", json={"bootStatus": "Pending"})
+        r = await http.put(
+            f"{api}/data/configuration/stations/E2E-BOOT-2", json={"bootStatus": "Pending"}
+        )
         assert (await cp.call(BOOT)).status == "Pending"
-        await http.put(f"{api}/data/configuration/stations/E2E-BOOT-2", json={"bootStatus": "Accepted"})
+        await http.put(
+            f"{api}/data/configuration/stations/E2E-BOOT-2", json={"bootStatus": "Accepted"}
+        )
         assert (await cp.call(BOOT)).status == "Accepted"
 
 
 async def test_heartbeat_updates_last_seen(fleet, http):
     async with connect(fleet.station_url("E2E-HB-1"), "E2E-HB-1") as cp:
         await cp.call(BOOT)
-        before = (await http.get(f"{fleet.api('configuration')}/data/configuration/stations/E2E-HB-1")).json()
+        before = (
+            await http.get(f"{fleet.api('configuration')}/data/configuration/stations/E2E-HB-1")
+        ).json()
         result = await cp.call(call.Heartbeat())
         now = datetime.fromisoformat(result.current_time.replace("Z", "+00:00"))
-        after = (await http.get(f"{fleet.api('configuration')}/data/configuration/stations/E2E-HB-1")).json()
+        after = (
+            await http.get(f"{fleet.api('configuration')}/data/configuration/stations/E2E-HB-1")
+        ).json()
         assert datetime.fromisoformat(after["lastSeenAt"]) == now
         assert after["lastSeenAt"] > before["lastSeenAt"]
 
@@ -56,12 +73,16 @@ async def test_heartbeat_updates_last_seen(fleet, http):
 async def test_online_filter_lists_connected_stations(fleet, http):
     async with connect(fleet.station_url("E2E-ONLINE-1"), "E2E-ONLINE-1"):
         await wait_online(http, fleet, "E2E-ONLINE-1")
-        r = await http.get(f"{fleet.api('configuration')}/data/configuration/stations", params={"online": "true",
-                                                                                              "limit": 1000})
+        r = await http.get(
+            f"{fleet.api('configuration')}/data/configuration/stations",
+            params={"online": "true", "limit": 1000},
+        )
         assert "E2E-ONLINE-1" in [s["id"] for s in r.json()["items"]]
     await wait_online(http, fleet, "E2E-ONLINE-1", online=False)
-    r = await http.get(f"{fleet.api('configuration')}/data/configuration/stations", params={"online": "true",
-                                                                                          "limit": 1000})
+    r = await http.get(
+        f"{fleet.api('configuration')}/data/configuration/stations",
+        params={"online": "true", "limit": 1000},
+    )
     assert "E2E-ONLINE-1" not in [s["id"] for s in r.json()["items"]]
 
 
@@ -70,10 +91,13 @@ async def test_block_without_handlers_answers_not_supported(fleet):
 
     async with connect(fleet.station_url("E2E-NS-1"), "E2E-NS-1") as cp:
         try:
-            await cp.call(call.Authorize(id_token={"id_token": "TAG1", "type": "ISO14443"}),
-                          suppress=False)
+            await cp.call(
+                call.Authorize(id_token={"id_token": "TAG1", "type": "ISO14443"}), suppress=False
+            )
         except NotSupportedError:
             pass
         else:
-            raise AssertionError("Authorize should be answered with NotSupported until evdriver implements it")
+            raise AssertionError(
+                "Authorize should be answered with NotSupported until evdriver implements it"
+            )
         assert (await cp.call(call.Heartbeat())).current_time

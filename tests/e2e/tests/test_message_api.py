@@ -2,9 +2,8 @@
 
 import time
 
-from ocpp.v201 import call
-
 from csms_e2e.station import connect, wait_online
+from ocpp.v201 import call
 
 BOOT = call.BootNotification(charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp")
 
@@ -17,7 +16,9 @@ async def test_reset_answered_and_logged(fleet, http):
     async with connect(fleet.station_url("E2E-RST-1"), "E2E-RST-1") as cp:
         await cp.call(BOOT)
         await wait_online(http, fleet, "E2E-RST-1")
-        r = await http.post(reset_url(fleet), params={"identifier": "E2E-RST-1"}, json={"type": "Immediate"})
+        r = await http.post(
+            reset_url(fleet), params={"identifier": "E2E-RST-1"}, json={"type": "Immediate"}
+        )
         assert r.status_code == 200, r.text
         [result] = r.json()["results"]
         assert result["status"] == "answered"
@@ -31,7 +32,9 @@ async def test_reset_answered_and_logged(fleet, http):
         assert log["createdAt"] <= log["completedAt"]
 
         cp.reset_mode = "reject"
-        r = await http.post(reset_url(fleet), params={"identifier": "E2E-RST-1"}, json={"type": "OnIdle"})
+        r = await http.post(
+            reset_url(fleet), params={"identifier": "E2E-RST-1"}, json={"type": "OnIdle"}
+        )
         assert r.status_code == 200
         assert r.json()["results"][0]["response"] == {"status": "Rejected"}
 
@@ -40,7 +43,9 @@ async def test_reset_callerror_is_502(fleet, http):
     async with connect(fleet.station_url("E2E-RST-2"), "E2E-RST-2") as cp:
         cp.reset_mode = "callerror"
         await wait_online(http, fleet, "E2E-RST-2")
-        r = await http.post(reset_url(fleet), params={"identifier": "E2E-RST-2"}, json={"type": "Immediate"})
+        r = await http.post(
+            reset_url(fleet), params={"identifier": "E2E-RST-2"}, json={"type": "Immediate"}
+        )
         assert r.status_code == 502, r.text
         [result] = r.json()["results"]
         assert result["status"] == "error"
@@ -55,8 +60,11 @@ async def test_reset_timeout_is_504_and_station_stays_usable(fleet, http):
         cp.reset_mode = "silent"
         await wait_online(http, fleet, "E2E-RST-3")
         started = time.monotonic()
-        r = await http.post(reset_url(fleet), params={"identifier": "E2E-RST-3", "timeout": 1.5},
-                            json={"type": "Immediate"})
+        r = await http.post(
+            reset_url(fleet),
+            params={"identifier": "E2E-RST-3", "timeout": 1.5},
+            json={"type": "Immediate"},
+        )
         assert r.status_code == 504, r.text
         assert 1.4 < time.monotonic() - started < 5
         [result] = r.json()["results"]
@@ -67,8 +75,11 @@ async def test_reset_timeout_is_504_and_station_stays_usable(fleet, http):
         cp.reset_mode = "accept"
 
         async def answered():
-            r = await http.post(reset_url(fleet), params={"identifier": "E2E-RST-3", "timeout": 5},
-                                json={"type": "Immediate"})
+            r = await http.post(
+                reset_url(fleet),
+                params={"identifier": "E2E-RST-3", "timeout": 5},
+                json={"type": "Immediate"},
+            )
             return r.status_code == 200
 
         assert await answered() or await answered()
@@ -82,7 +93,9 @@ async def test_reset_offline_station_is_409_at_once(fleet, http):
         await wait_online(http, fleet, "E2E-RST-4")
     await wait_online(http, fleet, "E2E-RST-4", online=False)
     started = time.monotonic()
-    r = await http.post(reset_url(fleet), params={"identifier": "E2E-RST-4"}, json={"type": "Immediate"})
+    r = await http.post(
+        reset_url(fleet), params={"identifier": "E2E-RST-4"}, json={"type": "Immediate"}
+    )
     assert r.status_code == 409, r.text
     assert time.monotonic() - started < 2
     [result] = r.json()["results"]
@@ -92,7 +105,9 @@ async def test_reset_offline_station_is_409_at_once(fleet, http):
 
 
 async def test_reset_unknown_station_is_404(fleet, http):
-    r = await http.post(reset_url(fleet), params={"identifier": "NO-SUCH-STATION"}, json={"type": "Immediate"})
+    r = await http.post(
+        reset_url(fleet), params={"identifier": "NO-SUCH-STATION"}, json={"type": "Immediate"}
+    )
     assert r.status_code == 404
     assert r.json()["results"][0]["status"] == "unknown"
 
@@ -100,21 +115,28 @@ async def test_reset_unknown_station_is_404(fleet, http):
 async def test_several_identifiers_answer_per_station(fleet, http):
     async with connect(fleet.station_url("E2E-RST-5"), "E2E-RST-5"):
         await wait_online(http, fleet, "E2E-RST-5")
-        r = await http.post(reset_url(fleet), params=[("identifier", "E2E-RST-5"), ("identifier", "NOPE-1")],
-                            json={"type": "Immediate"})
+        r = await http.post(
+            reset_url(fleet),
+            params=[("identifier", "E2E-RST-5"), ("identifier", "NOPE-1")],
+            json={"type": "Immediate"},
+        )
         assert r.status_code == 200
         by_station = {x["stationId"]: x["status"] for x in r.json()["results"]}
         assert by_station == {"E2E-RST-5": "answered", "NOPE-1": "unknown"}
 
 
 async def test_bad_body_is_422_naming_the_field(fleet, http):
-    r = await http.post(reset_url(fleet), params={"identifier": "E2E-RST-1"}, json={"type": "Sometimes"})
+    r = await http.post(
+        reset_url(fleet), params={"identifier": "E2E-RST-1"}, json={"type": "Sometimes"}
+    )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "type"]
     r = await http.post(reset_url(fleet), params={"identifier": "E2E-RST-1"}, json={})
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "type"]
-    r = await http.post(reset_url(fleet), params={"identifier": "X" * 49}, json={"type": "Immediate"})
+    r = await http.post(
+        reset_url(fleet), params={"identifier": "X" * 49}, json={"type": "Immediate"}
+    )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"][:2] == ["query", "identifier"]
     r = await http.post(reset_url(fleet), json={"type": "Immediate"})
@@ -122,16 +144,17 @@ async def test_bad_body_is_422_naming_the_field(fleet, http):
 
 
 async def test_unknown_call_id_is_404(fleet, http):
-    r = await http.get(f"{fleet.api('configuration')}/ocpp/calls/00000000-0000-0000-0000-000000000000")
+    r = await http.get(
+        f"{fleet.api('configuration')}/ocpp/calls/00000000-0000-0000-0000-000000000000"
+    )
     assert r.status_code == 404
 
 
 async def test_trigger_message_and_change_availability_routes(fleet, http):
+    from csms_e2e.station import Station
     from ocpp.routing import on
     from ocpp.v201 import call_result
     from ocpp.v201.enums import Action
-
-    from csms_e2e.station import Station
 
     class Triggerable(Station):
         @on(Action.trigger_message)
@@ -151,10 +174,18 @@ async def test_trigger_message_and_change_availability_routes(fleet, http):
         task = asyncio.create_task(cp.start())
         await wait_online(http, fleet, "E2E-TRG-1")
         base = f"{fleet.api('configuration')}/ocpp/2.0.1/configuration"
-        r = await http.post(f"{base}/triggerMessage", params={"identifier": "E2E-TRG-1"},
-                            json={"requestedMessage": "Heartbeat"})
+        r = await http.post(
+            f"{base}/triggerMessage",
+            params={"identifier": "E2E-TRG-1"},
+            json={"requestedMessage": "Heartbeat"},
+        )
         assert r.status_code == 200 and r.json()["results"][0]["response"] == {"status": "Accepted"}
-        r = await http.post(f"{base}/changeAvailability", params={"identifier": "E2E-TRG-1"},
-                            json={"operationalStatus": "Inoperative", "evse": {"id": 1}})
-        assert r.status_code == 200 and r.json()["results"][0]["response"] == {"status": "Scheduled"}
+        r = await http.post(
+            f"{base}/changeAvailability",
+            params={"identifier": "E2E-TRG-1"},
+            json={"operationalStatus": "Inoperative", "evse": {"id": 1}},
+        )
+        assert r.status_code == 200 and r.json()["results"][0]["response"] == {
+            "status": "Scheduled"
+        }
         task.cancel()

@@ -4,10 +4,9 @@ import asyncio
 import time
 
 import pytest
+from csms_e2e.station import connect, eventually, wait_online
 from ocpp.exceptions import InternalError
 from ocpp.v201 import call
-
-from csms_e2e.station import connect, eventually, wait_online
 
 BOOT = call.BootNotification(charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp")
 
@@ -24,31 +23,50 @@ async def test_two_routers_each_reach_their_station(fleet, http):
         assert (await b.call(BOOT)).status == "Accepted"
         await wait_online(http, fleet, "E2E-GW-A")
         await wait_online(http, fleet, "E2E-GW-B")
-        stations = {s["id"]: s["gatewayId"] for s in
-                    (await http.get(f"{fleet.api('configuration')}/data/configuration/stations",
-                                    params={"online": "true", "limit": 1000})).json()["items"]}
+        stations = {
+            s["id"]: s["gatewayId"]
+            for s in (
+                await http.get(
+                    f"{fleet.api('configuration')}/data/configuration/stations",
+                    params={"online": "true", "limit": 1000},
+                )
+            ).json()["items"]
+        }
         assert stations["E2E-GW-A"] == "gw1" and stations["E2E-GW-B"] == "gw2"
-        r = await http.post(f"{fleet.api('configuration')}/ocpp/2.0.1/configuration/reset",
-                            params=[("identifier", "E2E-GW-A"), ("identifier", "E2E-GW-B")],
-                            json={"type": "Immediate"})
+        r = await http.post(
+            f"{fleet.api('configuration')}/ocpp/2.0.1/configuration/reset",
+            params=[("identifier", "E2E-GW-A"), ("identifier", "E2E-GW-B")],
+            json={"type": "Immediate"},
+        )
         assert r.status_code == 200
         assert {x["stationId"]: x["status"] for x in r.json()["results"]} == {
-            "E2E-GW-A": "answered", "E2E-GW-B": "answered"}
+            "E2E-GW-A": "answered",
+            "E2E-GW-B": "answered",
+        }
 
 
 async def test_reconnect_replaces_old_socket_and_stays_online(fleet, http):
     async with connect(fleet.station_url("E2E-RECON"), "E2E-RECON") as first:
         await wait_online(http, fleet, "E2E-RECON")
         async with connect(fleet.station_url("E2E-RECON"), "E2E-RECON") as second:
-            await eventually(lambda: asyncio.sleep(0, first._connection.close_code is not None),
-                             what="old socket closed")
+            await eventually(
+                lambda: asyncio.sleep(0, first._connection.close_code is not None),
+                what="old socket closed",
+            )
             assert first._connection.close_code == 1000
             assert (await second.call(call.Heartbeat())).current_time
             # the old socket's disconnect must not mark the station offline
-            r = await http.post(f"{fleet.api('configuration')}/ocpp/2.0.1/configuration/reset",
-                                params={"identifier": "E2E-RECON"}, json={"type": "Immediate"})
+            r = await http.post(
+                f"{fleet.api('configuration')}/ocpp/2.0.1/configuration/reset",
+                params={"identifier": "E2E-RECON"},
+                json={"type": "Immediate"},
+            )
             assert r.status_code == 200, r.text
-            body = (await http.get(f"{fleet.api('configuration')}/data/configuration/stations/E2E-RECON")).json()
+            body = (
+                await http.get(
+                    f"{fleet.api('configuration')}/data/configuration/stations/E2E-RECON"
+                )
+            ).json()
             assert body["online"] is True
 
 

@@ -14,8 +14,13 @@ import sys
 from csms_devstack.stack import ROOT, Stack
 
 SERVICES = {
-    "configuration": 8101, "transactions": 8102, "evdriver": 8103, "smartcharging": 8104,
-    "monitoring": 8105, "reporting": 8106, "certificates": 8107,
+    "configuration": 8101,
+    "transactions": 8102,
+    "evdriver": 8103,
+    "smartcharging": 8104,
+    "monitoring": 8105,
+    "reporting": 8106,
+    "certificates": 8107,
 }
 
 
@@ -27,7 +32,10 @@ def banner(env: dict[str, str]) -> str:
         f"  stations (profile 1, Basic)    ws://127.0.0.1:{env.get('ROUTER_SP1_PORT', 8082)}/<stationId>",
         f"  router health/metrics          http://127.0.0.1:{env.get('ROUTER_HTTP_PORT', 8080)}/health",
     ]
-    lines += [f"  {name:<14} API            http://127.0.0.1:{port}/docs" for name, port in SERVICES.items()]
+    lines += [
+        f"  {name:<14} API            http://127.0.0.1:{port}/docs"
+        for name, port in SERVICES.items()
+    ]
     lines += [f"  Kafka {env['KAFKA_BOOTSTRAP_SERVERS']}   PostgreSQL {env['DATABASE_URL']}", ""]
     return "\n".join(lines)
 
@@ -49,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
         subprocess.run([sys.executable, "-m", "csms_runtime.migrate", "--all"], env=env, check=True)
         print(banner(env), flush=True)
         honcho = subprocess.Popen(
-            [sys.executable, "-m", "honcho", "-f", str(ROOT / "Procfile"), "start"], env=env, cwd=ROOT,
+            [sys.executable, "-m", "honcho", "-f", str(ROOT / "Procfile"), "start"],
+            env=env,
+            cwd=ROOT,
         )
         try:
             return honcho.wait()

@@ -61,7 +61,9 @@ class Stack:
         log = open(STATE / f"tansu-{port}.log", "wb")
         proc = subprocess.Popen(
             [tansu_binary(), "broker", "--listener-url", url, "--advertised-listener-url", url],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         self.procs.append(proc)
         deadline = time.monotonic() + 20
@@ -78,7 +80,9 @@ class Stack:
             return self.database_url
         local = f"postgresql+psycopg://postgres@127.0.0.1:5432/{database}"
         try:
-            psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=2).close()
+            psycopg.connect(
+                "postgresql://postgres@127.0.0.1:5432/postgres", connect_timeout=2
+            ).close()
             self.database_url = local
             return local
         except psycopg.OperationalError:
@@ -89,7 +93,9 @@ class Stack:
         server = PostgresServer(STATE / "pgdata", cleanup_mode="stop")
         self._pg = server
         # A unix socket in .devstack: no TCP port to collide with the machine's own PostgreSQL.
-        self.database_url = server.get_uri(database).replace("postgresql://", "postgresql+psycopg://", 1)
+        self.database_url = server.get_uri(database).replace(
+            "postgresql://", "postgresql+psycopg://", 1
+        )
         return self.database_url
 
     def env(self) -> dict[str, str]:

@@ -33,7 +33,9 @@ class CallLog(SQLModel, table=True):
     status: str = Field(max_length=16, index=True)
     callback_url: str | None = None
     created_at: datetime = Field(sa_column=Column(sa.DateTime(timezone=True), nullable=False))
-    completed_at: datetime | None = Field(default=None, sa_column=Column(sa.DateTime(timezone=True)))
+    completed_at: datetime | None = Field(
+        default=None, sa_column=Column(sa.DateTime(timezone=True))
+    )
 
 
 def create_table(op: Any, schema: str) -> None:

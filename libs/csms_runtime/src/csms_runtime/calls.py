@@ -45,7 +45,11 @@ class CallOutcome:
     error: dict[str, Any] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"stationId": self.station_id, "callId": self.call_id, "status": str(self.status)}
+        out: dict[str, Any] = {
+            "stationId": self.station_id,
+            "callId": self.call_id,
+            "status": str(self.status),
+        }
         if self.response is not None:
             out["response"] = self.response
         if self.error is not None:
@@ -98,8 +102,16 @@ class CallClient:
             async with self.sessionmaker() as session:
                 await calllog.insert(
                     session,
-                    CallLog(call_id=call_id, station_id=station_id, action=action, request=payload,
-                            status=status, callback_url=callback_url, created_at=now, completed_at=now),
+                    CallLog(
+                        call_id=call_id,
+                        station_id=station_id,
+                        action=action,
+                        request=payload,
+                        status=status,
+                        callback_url=callback_url,
+                        created_at=now,
+                        completed_at=now,
+                    ),
                 )
             outcome = CallOutcome(station_id, status, call_id)
             self._count(action, outcome, started)
@@ -109,8 +121,15 @@ class CallClient:
         async with self.sessionmaker() as session:
             await calllog.insert(
                 session,
-                CallLog(call_id=call_id, station_id=station_id, action=action, request=payload,
-                        status=CallStatus.PENDING, callback_url=callback_url, created_at=now),
+                CallLog(
+                    call_id=call_id,
+                    station_id=station_id,
+                    action=action,
+                    request=payload,
+                    status=CallStatus.PENDING,
+                    callback_url=callback_url,
+                    created_at=now,
+                ),
             )
         fut: asyncio.Future[CallLog] = asyncio.get_running_loop().create_future()
         self._waiters[call_id] = fut
@@ -129,7 +148,9 @@ class CallClient:
             entry = await self._wait(call_id, fut, wait)
         finally:
             self._waiters.pop(call_id, None)
-        outcome = CallOutcome(station_id, CallStatus(entry.status), call_id, entry.response, entry.error)
+        outcome = CallOutcome(
+            station_id, CallStatus(entry.status), call_id, entry.response, entry.error
+        )
         self._count(action, outcome, started)
         if callback_url:
             asyncio.get_running_loop().create_task(self._callback(callback_url, outcome))
@@ -163,9 +184,14 @@ class CallClient:
         else:
             status, response, error = CallStatus.ERROR, None, env.error
         async with self.sessionmaker() as session:
-            changed = await calllog.complete(session, call_id, status, response=response, error=error)
+            changed = await calllog.complete(
+                session, call_id, status, response=response, error=error
+            )
             if not changed:
-                log.info("late or duplicate answer ignored", extra={"call_id": call_id, "station_id": env.station_id})
+                log.info(
+                    "late or duplicate answer ignored",
+                    extra={"call_id": call_id, "station_id": env.station_id},
+                )
                 return
             fut = self._waiters.get(call_id)
             if fut is not None and not fut.done():

@@ -18,7 +18,9 @@ from pydantic import BaseModel
 
 Handler = Callable[..., Awaitable[BaseModel]]
 
-PORT_NAMES = frozenset({"station_id", "tenant_id", "session", "clock", "settings", "calls", "publisher", "envelope"})
+PORT_NAMES = frozenset(
+    {"station_id", "tenant_id", "session", "clock", "settings", "calls", "publisher", "envelope"}
+)
 
 
 @dataclass(frozen=True, slots=True)

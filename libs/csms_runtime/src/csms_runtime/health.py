@@ -25,7 +25,9 @@ def health_router(checks: dict[str, Check], *, cache_seconds: float = 1.0) -> AP
             cached["at"] = time.monotonic()
         body: dict[str, bool] = cached["body"]  # type: ignore[assignment]
         ok = all(body.values())
-        return JSONResponse({"status": "ok" if ok else "unavailable", **body}, status_code=200 if ok else 503)
+        return JSONResponse(
+            {"status": "ok" if ok else "unavailable", **body}, status_code=200 if ok else 503
+        )
 
     @router.get("/health/live", summary="Liveness: 200 while the process runs")
     async def live() -> dict[str, str]:

@@ -68,8 +68,14 @@ def _check_identifiers(identifiers: list[str]) -> None:
         if not ident or len(ident) > 48 or ":" in ident:
             raise HTTPException(
                 422,
-                [{"loc": ["query", "identifier", i], "msg": "a station id has 1 to 48 characters and no ':'",
-                  "type": "value_error", "input": ident}],
+                [
+                    {
+                        "loc": ["query", "identifier", i],
+                        "msg": "a station id has 1 to 48 characters and no ':'",
+                        "type": "value_error",
+                        "input": ident,
+                    }
+                ],
             )
 
 
@@ -80,11 +86,20 @@ def _endpoint(action: str) -> Any:
         request: Request,
         response: Response,
         body: Annotated[model, Body()],  # type: ignore[valid-type]
-        identifier: Annotated[list[str], Query(min_length=1, max_length=MAX_IDENTIFIERS,
-                                               description="Station id; repeat for several stations")],
-        callbackUrl: Annotated[str | None, Query(description="POSTed each station's result when known")] = None,  # noqa: N803
-        timeout: Annotated[float | None, Query(gt=0, le=MAX_TIMEOUT,
-                                               description="Seconds to wait for answers")] = None,
+        identifier: Annotated[
+            list[str],
+            Query(
+                min_length=1,
+                max_length=MAX_IDENTIFIERS,
+                description="Station id; repeat for several stations",
+            ),
+        ],
+        callbackUrl: Annotated[
+            str | None, Query(description="POSTed each station's result when known")
+        ] = None,  # noqa: N803
+        timeout: Annotated[
+            float | None, Query(gt=0, le=MAX_TIMEOUT, description="Seconds to wait for answers")
+        ] = None,
     ) -> CallResultsOut:
         _check_identifiers(identifier)
         payload = body.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -93,21 +108,35 @@ def _endpoint(action: str) -> Any:
         except OCPPError as exc:
             raise HTTPException(
                 422,
-                [{"loc": ["body", *filter(None, str(exc.details.get("field", "")).split("."))],
-                  "msg": exc.description, "type": exc.code}],
+                [
+                    {
+                        "loc": [
+                            "body",
+                            *filter(None, str(exc.details.get("field", "")).split(".")),
+                        ],
+                        "msg": exc.description,
+                        "type": exc.code,
+                    }
+                ],
             ) from exc
         client: CallClient = request.app.state.calls
-        outcomes = await client.call_many(identifier, action, payload, timeout=timeout, callback_url=callbackUrl)
+        outcomes = await client.call_many(
+            identifier, action, payload, timeout=timeout, callback_url=callbackUrl
+        )
         if len(outcomes) == 1:
             response.status_code = STATUS_CODES[outcomes[0].status]
-        return CallResultsOut(results=[CallResultOut.model_validate(o, from_attributes=True) for o in outcomes])
+        return CallResultsOut(
+            results=[CallResultOut.model_validate(o, from_attributes=True) for o in outcomes]
+        )
 
     send.__name__ = f"send_{action}"
     return send
 
 
 def message_router(block: Block) -> APIRouter:
-    router = APIRouter(prefix=f"/ocpp/2.0.1/{block.value}", tags=[f"{block.value}: messages to stations"])
+    router = APIRouter(
+        prefix=f"/ocpp/2.0.1/{block.value}", tags=[f"{block.value}: messages to stations"]
+    )
     for spec in actions_of(block, Direction.CSMS_TO_CS):
         router.add_api_route(
             f"/{spec.route_name}",

@@ -6,27 +6,48 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 
 MESSAGES = Counter(
-    "csms_messages", "Kafka messages handled by a block service", ["service", "action", "kind", "outcome"]
+    "csms_messages",
+    "Kafka messages handled by a block service",
+    ["service", "action", "kind", "outcome"],
 )
 HANDLER_SECONDS = Histogram(
-    "csms_handler_seconds", "Time to handle one station call", ["service", "action"], buckets=LATENCY_BUCKETS
+    "csms_handler_seconds",
+    "Time to handle one station call",
+    ["service", "action"],
+    buckets=LATENCY_BUCKETS,
 )
 OUTBOUND_CALLS = Counter(
     "csms_outbound_calls", "CSMS-initiated calls by final status", ["service", "action", "status"]
 )
 OUTBOUND_CALL_SECONDS = Histogram(
-    "csms_outbound_call_seconds", "CSMS-initiated call, request to outcome", ["service", "action"],
+    "csms_outbound_call_seconds",
+    "CSMS-initiated call, request to outcome",
+    ["service", "action"],
     buckets=LATENCY_BUCKETS,
 )
-STATIONS_ONLINE = Gauge("csms_stations_online", "Stations connected, as the configuration service sees them")
-HTTP_REQUESTS = Counter("csms_http_requests", "HTTP requests", ["service", "method", "route", "status"])
+STATIONS_ONLINE = Gauge(
+    "csms_stations_online", "Stations connected, as the configuration service sees them"
+)
+HTTP_REQUESTS = Counter(
+    "csms_http_requests", "HTTP requests", ["service", "method", "route", "status"]
+)
 HTTP_SECONDS = Histogram(
-    "csms_http_request_seconds", "HTTP request latency", ["service", "method", "route"], buckets=LATENCY_BUCKETS
+    "csms_http_request_seconds",
+    "HTTP request latency",
+    ["service", "method", "route"],
+    buckets=LATENCY_BUCKETS,
 )
 
 
@@ -36,7 +57,9 @@ def metrics_response() -> Response:
 
 def instrument_http(app: FastAPI, service: str) -> None:
     @app.middleware("http")
-    async def _measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+    async def _measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         status = 500
         try:
@@ -48,7 +71,9 @@ def instrument_http(app: FastAPI, service: str) -> None:
             path = getattr(route, "path", "unmatched")
             if path not in ("/metrics", "/health", "/health/live"):
                 HTTP_REQUESTS.labels(service, request.method, path, str(status)).inc()
-                HTTP_SECONDS.labels(service, request.method, path).observe(time.perf_counter() - started)
+                HTTP_SECONDS.labels(service, request.method, path).observe(
+                    time.perf_counter() - started
+                )
 
     @app.get("/metrics", include_in_schema=False)
     async def _metrics() -> Response:

@@ -37,7 +37,9 @@ def ensure_database(url: str) -> None:
     admin = u.set(drivername="postgresql", database="postgres")
     conninfo = admin.render_as_string(hide_password=False)
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        exists = conn.execute("select 1 from pg_database where datname = %s", (u.database,)).fetchone()
+        exists = conn.execute(
+            "select 1 from pg_database where datname = %s", (u.database,)
+        ).fetchone()
         if not exists:
             try:
                 conn.execute(sql.SQL("create database {}").format(sql.Identifier(u.database)))

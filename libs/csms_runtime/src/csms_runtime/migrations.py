@@ -11,19 +11,27 @@ def run_env(schema: str) -> None:
 
     url = context.config.get_main_option("sqlalchemy.url")
     if not url:
-        raise RuntimeError("sqlalchemy.url is not set: run migrations with python -m csms_runtime.migrate")
+        raise RuntimeError(
+            "sqlalchemy.url is not set: run migrations with python -m csms_runtime.migrate"
+        )
     engine = sa.create_engine(url, poolclass=NullPool)
     with engine.connect() as conn:
         # Replicas and init containers may migrate at once: one at a time per schema.
-        conn.execute(sa.text("select pg_advisory_lock(hashtext(:s))"), {"s": f"csms-migrate-{schema}"})
+        conn.execute(
+            sa.text("select pg_advisory_lock(hashtext(:s))"), {"s": f"csms-migrate-{schema}"}
+        )
         try:
             conn.execute(sa.text(f'create schema if not exists "{schema}"'))
             conn.commit()
-            context.configure(connection=conn, version_table_schema=schema, transaction_per_migration=True)
+            context.configure(
+                connection=conn, version_table_schema=schema, transaction_per_migration=True
+            )
             with context.begin_transaction():
                 context.run_migrations()
             conn.commit()
         finally:
-            conn.execute(sa.text("select pg_advisory_unlock(hashtext(:s))"), {"s": f"csms-migrate-{schema}"})
+            conn.execute(
+                sa.text("select pg_advisory_unlock(hashtext(:s))"), {"s": f"csms-migrate-{schema}"}
+            )
             conn.commit()
     engine.dispose()

@@ -68,8 +68,12 @@ class BrokerPublisher:
     async def send(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
         await self.broker.publish(value, topic, key=key.encode(), headers=headers)
 
-    async def send_nowait(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> asyncio.Future[Any]:
-        return await self.broker.publish(value, topic, key=key.encode(), headers=headers, no_confirm=True)
+    async def send_nowait(
+        self, topic: str, key: str, value: bytes, headers: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        return await self.broker.publish(
+            value, topic, key=key.encode(), headers=headers, no_confirm=True
+        )
 
 
 @dataclass
@@ -92,8 +96,9 @@ class BlockService:
         self.name = self.block.value
         self.engine = db.make_engine(self.settings.database_url, schema=self.name)
         self.sessionmaker = db.make_sessionmaker(self.engine)
-        tracer_provider = telemetry.setup(self.settings.otel_service_name or self.name,
-                                          self.settings.otel_exporter_otlp_endpoint)
+        tracer_provider = telemetry.setup(
+            self.settings.otel_service_name or self.name, self.settings.otel_exporter_otlp_endpoint
+        )
         self.tracer = trace.get_tracer(f"csms.{self.name}")
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap_servers,
@@ -107,8 +112,9 @@ class BlockService:
             logger=logging.getLogger(f"faststream.{self.name}"),
         )
         self.publisher = BrokerPublisher(self.broker)
-        self.calls = CallClient(self.name, self.sessionmaker, self.engine, self.publisher,
-                                self.settings.call_timeout)
+        self.calls = CallClient(
+            self.name, self.sessionmaker, self.engine, self.publisher, self.settings.call_timeout
+        )
         self._station_actions = {a.name for a in actions_of(self.block, Direction.CS_TO_CSMS)}
         self.broker.subscriber(
             topic_in(self.block),
@@ -134,10 +140,16 @@ class BlockService:
                     log.exception("failed to handle a message", extra={"topic": sub.topic})
 
         self.broker.subscriber(
-            sub.topic, group_id=sub.group_id, batch=True, auto_offset_reset="earliest",
-            batch_timeout_ms=100, fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
-            session_timeout_ms=10_000, heartbeat_interval_ms=1_000,
-            ack_policy=AckPolicy.ACK, decoder=_raw_body,
+            sub.topic,
+            group_id=sub.group_id,
+            batch=True,
+            auto_offset_reset="earliest",
+            batch_timeout_ms=100,
+            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            ack_policy=AckPolicy.ACK,
+            decoder=_raw_body,
         )(on_batch)
 
     async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
@@ -155,10 +167,14 @@ class BlockService:
         for record in records:
             reply = await self.handle_record(record)
             if reply is not None and reply.gateway_id:
-                confirms.append(await self.publisher.send_nowait(
-                    topic_out(reply.gateway_id), reply.station_id, reply.to_bytes(),
-                    {k: v.decode() for k, v in reply.headers()},
-                ))
+                confirms.append(
+                    await self.publisher.send_nowait(
+                        topic_out(reply.gateway_id),
+                        reply.station_id,
+                        reply.to_bytes(),
+                        {k: v.decode() for k, v in reply.headers()},
+                    )
+                )
         return confirms
 
     async def handle_record(self, record: ConsumerRecord) -> Envelope | None:
@@ -173,9 +189,15 @@ class BlockService:
         logs.action_var.set(env.action)
         ctx = telemetry.context_from(env.traceparent)
         with self.tracer.start_as_current_span(
-            f"{self.name} {env.kind} {env.action}", context=ctx, kind=trace.SpanKind.CONSUMER,
-            attributes={"ocpp.station_id": env.station_id, "ocpp.action": env.action,
-                        "ocpp.message_id": env.message_id, "ocpp.kind": env.kind},
+            f"{self.name} {env.kind} {env.action}",
+            context=ctx,
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "ocpp.station_id": env.station_id,
+                "ocpp.action": env.action,
+                "ocpp.message_id": env.message_id,
+                "ocpp.kind": env.kind,
+            },
         ):
             if env.kind == Kind.CALL:
                 return await self._handle_call(env)
@@ -188,10 +210,17 @@ class BlockService:
         outcome = "ok"
         try:
             payload = await self._dispatch(env)
-            reply = Envelope(station_id=env.station_id, kind=Kind.RESULT, message_id=env.message_id,
-                             action=env.action, payload=payload, tenant_id=env.tenant_id,
-                             protocol=env.protocol, gateway_id=env.gateway_id,
-                             traceparent=telemetry.current_traceparent())
+            reply = Envelope(
+                station_id=env.station_id,
+                kind=Kind.RESULT,
+                message_id=env.message_id,
+                action=env.action,
+                payload=payload,
+                tenant_id=env.tenant_id,
+                protocol=env.protocol,
+                gateway_id=env.gateway_id,
+                traceparent=telemetry.current_traceparent(),
+            )
         except OCPPError as exc:
             outcome = "callerror"
             reply = self._error_reply(env, exc)
@@ -213,26 +242,41 @@ class BlockService:
             raise UnknownActionError(f"unknown action {env.action}")
         async with self.sessionmaker() as session:
             ports = {
-                "station_id": env.station_id, "tenant_id": env.tenant_id, "session": session,
-                "clock": self.clock, "settings": self.settings, "calls": self.calls,
-                "publisher": self.publisher, "envelope": env,
+                "station_id": env.station_id,
+                "tenant_id": env.tenant_id,
+                "session": session,
+                "clock": self.clock,
+                "settings": self.settings,
+                "calls": self.calls,
+                "publisher": self.publisher,
+                "envelope": env,
             }
             try:
                 return await invoke(r, env.payload, ports)
             except ValidationError as exc:
                 first = exc.errors()[0]
                 field_path = ".".join(str(p) for p in first["loc"])
-                raise FormatViolationError(f"{field_path}: {first['msg']}", {"field": field_path}) from exc
+                raise FormatViolationError(
+                    f"{field_path}: {first['msg']}", {"field": field_path}
+                ) from exc
 
     @staticmethod
     def _error_reply(env: Envelope, exc: OCPPError) -> Envelope:
-        return Envelope(station_id=env.station_id, kind=Kind.ERROR, message_id=env.message_id,
-                        action=env.action, tenant_id=env.tenant_id, protocol=env.protocol,
-                        gateway_id=env.gateway_id,
-                        error={"code": exc.code, "description": exc.description, "details": exc.details})
+        return Envelope(
+            station_id=env.station_id,
+            kind=Kind.ERROR,
+            message_id=env.message_id,
+            action=env.action,
+            tenant_id=env.tenant_id,
+            protocol=env.protocol,
+            gateway_id=env.gateway_id,
+            error={"code": exc.code, "description": exc.description, "details": exc.details},
+        )
 
     async def start(self) -> None:
-        await ensure_topics(self.settings.kafka_bootstrap_servers, fixed_topics(), self.settings.kafka_partitions)
+        await ensure_topics(
+            self.settings.kafka_bootstrap_servers, fixed_topics(), self.settings.kafka_partitions
+        )
         await self.broker.start()
 
     async def stop(self) -> None:
@@ -264,8 +308,12 @@ def create_app(
         finally:
             await service.stop()
 
-    app = FastAPI(title=f"CSMS {service.name} service", description=description, version="0.1.0",
-                  lifespan=lifespan)
+    app = FastAPI(
+        title=f"CSMS {service.name} service",
+        description=description,
+        version="0.1.0",
+        lifespan=lifespan,
+    )
     app.state.service = service
     app.state.sessionmaker = service.sessionmaker
     app.state.calls = service.calls

@@ -42,11 +42,14 @@ class StationCommission(ApiModel):
     """Fields to set; those left out stay as they are, null clears one."""
 
     password: str | None = Field(
-        default=None, min_length=MIN_LENGTH, max_length=MAX_LENGTH,
+        default=None,
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
         description="HTTP Basic password for security profiles 1 and 2 (stored as a salted hash)",
     )
     boot_status: Literal["Accepted", "Pending", "Rejected"] | None = Field(
-        default=None, description="Status to answer the station's BootNotification with (default Accepted)"
+        default=None,
+        description="Status to answer the station's BootNotification with (default Accepted)",
     )
     heartbeat_interval: int | None = Field(default=None, gt=0, le=86400, description="Seconds")
 
@@ -62,7 +65,9 @@ async def list_stations(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Page[StationOut]:
     rows, total = await store.list_stations(session, online=online, offset=offset, limit=limit)
-    return Page[StationOut](items=[StationOut.of(s) for s in rows], total=total, offset=offset, limit=limit)
+    return Page[StationOut](
+        items=[StationOut.of(s) for s in rows], total=total, offset=offset, limit=limit
+    )
 
 
 @router.get("/stations/{station_id}", response_model=StationOut, response_model_by_alias=True)
@@ -74,7 +79,9 @@ async def get_station(station_id: StationId, session: SessionDep) -> StationOut:
 
 
 @router.put("/stations/{station_id}", response_model=StationOut, response_model_by_alias=True)
-async def commission_station(station_id: StationId, body: StationCommission, session: SessionDep) -> StationOut:
+async def commission_station(
+    station_id: StationId, body: StationCommission, session: SessionDep
+) -> StationOut:
     given = body.model_dump(exclude_unset=True)
     changes = {k: v for k, v in given.items() if k != "password"}
     if "password" in given:

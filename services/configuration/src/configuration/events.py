@@ -17,8 +17,15 @@ async def on_connection_event(service: BlockService, record: ConsumerRecord) -> 
     at = datetime.fromtimestamp(event.at, UTC)
     async with service.sessionmaker() as session:
         if event.event == "connected":
-            await store.mark_connected(session, event.station_id, connection_id=event.connection_id,
-                                       gateway_id=event.gateway_id, at=at)
+            await store.mark_connected(
+                session,
+                event.station_id,
+                connection_id=event.connection_id,
+                gateway_id=event.gateway_id,
+                at=at,
+            )
         elif event.event == "disconnected":
-            await store.mark_disconnected(session, event.station_id, connection_id=event.connection_id, at=at)
+            await store.mark_disconnected(
+                session, event.station_id, connection_id=event.connection_id, at=at
+            )
         STATIONS_ONLINE.set(await store.count_online(session))

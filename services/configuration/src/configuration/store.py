@@ -31,7 +31,9 @@ class Station(SQLModel, table=True):
     boot_status: str | None = Field(default=None, max_length=16)
     heartbeat_interval: int | None = None
     password_hash: str | None = None
-    online: bool = Field(default=False, sa_column=Column(sa.Boolean, nullable=False, server_default=sa.false()))
+    online: bool = Field(
+        default=False, sa_column=Column(sa.Boolean, nullable=False, server_default=sa.false())
+    )
     connection_id: str | None = None
     gateway_id: str | None = None
     connected_at: datetime | None = _ts()
@@ -53,9 +55,14 @@ async def record_boot(
     firmware_version: str | None,
 ) -> Station:
     values = dict(
-        vendor_name=vendor_name, model=model, serial_number=serial_number,
-        firmware_version=firmware_version, last_boot_reason=reason, last_boot_at=now,
-        last_seen_at=now, updated_at=now,
+        vendor_name=vendor_name,
+        model=model,
+        serial_number=serial_number,
+        firmware_version=firmware_version,
+        last_boot_reason=reason,
+        last_boot_at=now,
+        last_seen_at=now,
+        updated_at=now,
     )
     stmt = (
         insert(Station)
@@ -69,15 +76,23 @@ async def record_boot(
 
 
 async def touch(session: AsyncSession, station_id: str, now: datetime) -> None:
-    await session.exec(update(Station).where(col(Station.id) == station_id).values(last_seen_at=now))  # type: ignore[call-overload]
+    await session.exec(
+        update(Station).where(col(Station.id) == station_id).values(last_seen_at=now)
+    )  # type: ignore[call-overload]
     await session.commit()
 
 
 async def mark_connected(
     session: AsyncSession, station_id: str, *, connection_id: str, gateway_id: str, at: datetime
 ) -> None:
-    values = dict(online=True, connection_id=connection_id, gateway_id=gateway_id, connected_at=at,
-                  last_seen_at=at, updated_at=at)
+    values = dict(
+        online=True,
+        connection_id=connection_id,
+        gateway_id=gateway_id,
+        connected_at=at,
+        last_seen_at=at,
+        updated_at=at,
+    )
     stmt = (
         insert(Station)
         .values(id=station_id, created_at=at, **values)
@@ -92,7 +107,9 @@ async def mark_connected(
     await session.commit()
 
 
-async def mark_disconnected(session: AsyncSession, station_id: str, *, connection_id: str, at: datetime) -> None:
+async def mark_disconnected(
+    session: AsyncSession, station_id: str, *, connection_id: str, at: datetime
+) -> None:
     # Only the connection that is current goes offline: a replaced socket's late event is ignored.
     await session.exec(  # type: ignore[call-overload]
         update(Station)
@@ -103,7 +120,9 @@ async def mark_disconnected(session: AsyncSession, station_id: str, *, connectio
 
 
 async def count_online(session: AsyncSession) -> int:
-    return (await session.exec(select(func.count()).select_from(Station).where(col(Station.online)))).one()
+    return (
+        await session.exec(select(func.count()).select_from(Station).where(col(Station.online)))
+    ).one()
 
 
 async def list_stations(
@@ -123,10 +142,14 @@ async def get_station(session: AsyncSession, station_id: str) -> Station | None:
     return await session.get(Station, station_id)
 
 
-async def commission(session: AsyncSession, station_id: str, changes: dict[str, Any], now: datetime) -> Station:
+async def commission(
+    session: AsyncSession, station_id: str, changes: dict[str, Any], now: datetime
+) -> Station:
     """Create the station or update the fields given (password hash, boot status, heartbeat interval)."""
     stmt = insert(Station).values(id=station_id, created_at=now, updated_at=now, **changes)
-    stmt = stmt.on_conflict_do_update(index_elements=[Station.id], set_={**changes, "updated_at": now})
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[Station.id], set_={**changes, "updated_at": now}
+    )
     await session.exec(stmt)  # type: ignore[call-overload]
     await session.commit()
     station = await session.get(Station, station_id, populate_existing=True)

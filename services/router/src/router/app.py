@@ -16,7 +16,9 @@ from router.settings import Settings
 
 
 def http_app(gateway: Gateway) -> FastAPI:
-    app = FastAPI(title="CSMS router", description="Health and metrics of the OCPP websocket gateway.")
+    app = FastAPI(
+        title="CSMS router", description="Health and metrics of the OCPP websocket gateway."
+    )
     app.include_router(health_router({"kafka": gateway.kafka_ok, "database": gateway.db_ok}))
 
     @app.get("/metrics", include_in_schema=False)
@@ -34,10 +36,16 @@ async def serve(settings: Settings) -> None:
     telemetry.setup(settings.otel_service_name or "router", settings.otel_exporter_otlp_endpoint)
     gateway = Gateway(settings)
     await gateway.start()
-    server = uvicorn.Server(uvicorn.Config(
-        http_app(gateway), host=settings.http_host, port=settings.http_port, log_config=None,
-        access_log=False, lifespan="off",
-    ))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            http_app(gateway),
+            host=settings.http_host,
+            port=settings.http_port,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+        )
+    )
     try:
         await server.serve()
     finally:

@@ -28,7 +28,16 @@ from ocpp_schema.errors import (
     RpcFrameworkError,
     UnknownActionError,
 )
-from ocpp_schema.frames import Call, CallError, CallResult, FrameError, encode_call, encode_error, encode_result, parse_frame
+from ocpp_schema.frames import (
+    Call,
+    CallError,
+    CallResult,
+    FrameError,
+    encode_call,
+    encode_error,
+    encode_result,
+    parse_frame,
+)
 from ocpp_schema.validation import validate_request, validate_response
 from opentelemetry import trace
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -103,7 +112,9 @@ class Gateway:
         self._consume_task: asyncio.Task[None] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self.listeners = [
-            Listener("sp0", settings.router_sp0_port, False, settings.router_allow_unknown_stations),
+            Listener(
+                "sp0", settings.router_sp0_port, False, settings.router_allow_unknown_stations
+            ),
             Listener("sp1", settings.router_sp1_port, True, False),
         ]
 
@@ -111,17 +122,26 @@ class Gateway:
 
     async def start(self) -> None:
         s = self.settings
-        await ensure_topics(s.kafka_bootstrap_servers, [*fixed_topics(), topic_out(self.gateway_id)],
-                            s.kafka_partitions)
+        await ensure_topics(
+            s.kafka_bootstrap_servers,
+            [*fixed_topics(), topic_out(self.gateway_id)],
+            s.kafka_partitions,
+        )
         self.producer = AIOKafkaProducer(
-            bootstrap_servers=s.kafka_bootstrap_servers, client_id=f"router-{self.gateway_id}",
-            linger_ms=2, max_batch_size=256 * 1024,
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            client_id=f"router-{self.gateway_id}",
+            linger_ms=2,
+            max_batch_size=256 * 1024,
         )
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
-            topic_out(self.gateway_id), TOPIC_CALLS,
-            bootstrap_servers=s.kafka_bootstrap_servers, client_id=f"router-{self.gateway_id}",
-            group_id=None, auto_offset_reset="latest", enable_auto_commit=False,
+            topic_out(self.gateway_id),
+            TOPIC_CALLS,
+            bootstrap_servers=s.kafka_bootstrap_servers,
+            client_id=f"router-{self.gateway_id}",
+            group_id=None,
+            auto_offset_reset="latest",
+            enable_auto_commit=False,
             fetch_max_wait_ms=s.kafka_fetch_max_wait_ms,
         )
         await self.consumer.start()
@@ -132,8 +152,13 @@ class Gateway:
         for listener in self.listeners:
             if listener.port:
                 self.servers.append(await self._serve(listener))
-        log.info("router started", extra={"gateway_id": self.gateway_id,
-                                           "listeners": {l.name: l.port for l in self.listeners if l.port}})
+        log.info(
+            "router started",
+            extra={
+                "gateway_id": self.gateway_id,
+                "listeners": {x.name: x.port for x in self.listeners if x.port},
+            },
+        )
 
     async def _serve(self, listener: Listener) -> Server:
         async def process_request(conn: ServerConnection, request: Request) -> Response | None:
@@ -180,14 +205,18 @@ class Gateway:
 
     # ---- handshake -------------------------------------------------------------------
 
-    async def _handshake(self, listener: Listener, conn: ServerConnection, request: Request) -> Response | None:
+    async def _handshake(
+        self, listener: Listener, conn: ServerConnection, request: Request
+    ) -> Response | None:
         try:
             station_id = station_id_from_path(request.path)
         except BadIdentity as exc:
             AUTH_FAILURES.labels("bad_identity").inc()
             return conn.respond(HTTPStatus.BAD_REQUEST, f"{exc}\n")
         refusal = await self.auth.check(
-            station_id, basic_auth=listener.basic_auth, allow_unknown=listener.allow_unknown,
+            station_id,
+            basic_auth=listener.basic_auth,
+            allow_unknown=listener.allow_unknown,
             authorization=request.headers.get("Authorization"),
         )
         if refusal is None:
@@ -233,7 +262,9 @@ class Gateway:
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]
             self._drop_in_flight(conn)
-            self._publish_connection(conn, "disconnected", reason="replaced" if conn.replaced else reason)
+            self._publish_connection(
+                conn, "disconnected", reason="replaced" if conn.replaced else reason
+            )
 
     def _drop_in_flight(self, conn: Connection) -> None:
         if conn.station_call:
@@ -259,7 +290,9 @@ class Gateway:
     async def _on_station_call(self, conn: Connection, call: Call) -> None:
         logs.station_id_var.set(conn.station_id)
         logs.action_var.set(call.action)
-        FRAMES.labels("in", "call", call.action if is_known_action(call.action) else "unknown").inc()
+        FRAMES.labels(
+            "in", "call", call.action if is_known_action(call.action) else "unknown"
+        ).inc()
         block = station_call_block(call.action)
         try:
             if block is None:
@@ -267,24 +300,40 @@ class Gateway:
                     raise NotSupportedError(f"{call.action} is not sent by a charging station")
                 raise UnknownActionError(f"unknown action {call.action!r}")
             if conn.station_call is not None:
-                raise RpcFrameworkError("another CALL from this station is still awaiting its result")
+                raise RpcFrameworkError(
+                    "another CALL from this station is still awaiting its result"
+                )
             validate_request(call.action, call.payload)
         except OCPPError as exc:
             await self._send_error(conn, call.message_id, exc)
             return
         with tracer.start_as_current_span(
-            f"router {call.action}", kind=trace.SpanKind.SERVER,
-            attributes={"ocpp.station_id": conn.station_id, "ocpp.action": call.action,
-                        "ocpp.message_id": call.message_id},
+            f"router {call.action}",
+            kind=trace.SpanKind.SERVER,
+            attributes={
+                "ocpp.station_id": conn.station_id,
+                "ocpp.action": call.action,
+                "ocpp.message_id": call.message_id,
+            },
         ):
             env = Envelope(
-                station_id=conn.station_id, kind=Kind.CALL, message_id=call.message_id, action=call.action,
-                payload=call.payload, gateway_id=self.gateway_id, traceparent=telemetry.current_traceparent(),
+                station_id=conn.station_id,
+                kind=Kind.CALL,
+                message_id=call.message_id,
+                action=call.action,
+                payload=call.payload,
+                gateway_id=self.gateway_id,
+                traceparent=telemetry.current_traceparent(),
             )
             timer = asyncio.get_running_loop().call_later(
-                self.settings.router_station_call_timeout, self._station_call_timed_out, conn, call.message_id
+                self.settings.router_station_call_timeout,
+                self._station_call_timed_out,
+                conn,
+                call.message_id,
             )
-            conn.station_call = StationCall(call.message_id, call.action, time.perf_counter(), timer)
+            conn.station_call = StationCall(
+                call.message_id, call.action, time.perf_counter(), timer
+            )
             self._publish(topic_in(block), env)
 
     def _station_call_timed_out(self, conn: Connection, message_id: str) -> None:
@@ -292,17 +341,23 @@ class Gateway:
         if pending is None or pending.message_id != message_id:
             return
         conn.station_call = None
-        log.warning("no reply from the CSMS in time", extra={"station_id": conn.station_id,
-                                                              "action": pending.action})
-        self._spawn(self._send_error(conn, message_id, InternalError("the CSMS did not answer in time")))
+        log.warning(
+            "no reply from the CSMS in time",
+            extra={"station_id": conn.station_id, "action": pending.action},
+        )
+        self._spawn(
+            self._send_error(conn, message_id, InternalError("the CSMS did not answer in time"))
+        )
 
     def _on_station_answer(self, conn: Connection, frame: CallResult | CallError) -> None:
         kind = "result" if isinstance(frame, CallResult) else "error"
         inflight = conn.csms_call
         if inflight is None or inflight.envelope.message_id != frame.message_id:
             FRAMES.labels("in", kind, "unmatched").inc()
-            log.info("answer to no pending call ignored", extra={"station_id": conn.station_id,
-                                                                 "message_id": frame.message_id})
+            log.info(
+                "answer to no pending call ignored",
+                extra={"station_id": conn.station_id, "message_id": frame.message_id},
+            )
             return
         inflight.timer.cancel()
         conn.csms_call = None
@@ -310,8 +365,13 @@ class Gateway:
         FRAMES.labels("in", kind, call.action).inc()
         block = csms_call_block(call.action)
         reply = Envelope(
-            station_id=conn.station_id, kind=Kind.RESULT, message_id=call.message_id, action=call.action,
-            request=call.payload, call_id=call.call_id, gateway_id=self.gateway_id,
+            station_id=conn.station_id,
+            kind=Kind.RESULT,
+            message_id=call.message_id,
+            action=call.action,
+            request=call.payload,
+            call_id=call.call_id,
+            gateway_id=self.gateway_id,
             traceparent=call.traceparent,
         )
         if isinstance(frame, CallResult):
@@ -320,11 +380,18 @@ class Gateway:
                 reply.payload = frame.payload
             except OCPPError as exc:
                 reply.kind = Kind.ERROR
-                reply.error = {"code": exc.code, "description": f"the station's response broke the schema: "
-                               f"{exc.description}", "details": {**exc.details, "response": frame.payload}}
+                reply.error = {
+                    "code": exc.code,
+                    "description": f"the station's response broke the schema: {exc.description}",
+                    "details": {**exc.details, "response": frame.payload},
+                }
         else:
             reply.kind = Kind.ERROR
-            reply.error = {"code": frame.code, "description": frame.description, "details": frame.details}
+            reply.error = {
+                "code": frame.code,
+                "description": frame.description,
+                "details": frame.details,
+            }
         CSMS_CALLS.labels(call.action, "answered" if reply.kind == Kind.RESULT else "error").inc()
         if block is not None:
             self._publish(topic_in(block), reply)
@@ -336,12 +403,18 @@ class Gateway:
         """Send the next queued CSMS call if none is in flight."""
         while conn.csms_call is None and conn.queue:
             env = conn.queue.popleft()
-            remaining = (env.deadline - time.time()) if env.deadline else self.settings.router_csms_call_timeout
+            remaining = (
+                (env.deadline - time.time())
+                if env.deadline
+                else self.settings.router_csms_call_timeout
+            )
             if remaining <= 0:
                 CSMS_CALLS.labels(env.action, "expired").inc()
                 continue
             timer = asyncio.get_running_loop().call_later(
-                min(remaining, self.settings.router_csms_call_timeout), self._csms_call_timed_out, conn,
+                min(remaining, self.settings.router_csms_call_timeout),
+                self._csms_call_timed_out,
+                conn,
                 env.message_id,
             )
             conn.csms_call = CsmsCall(env, timer)
@@ -405,21 +478,43 @@ class Gateway:
             code = str(err.get("code", "InternalError"))
             FRAMES.labels("out", "error", env.action).inc()
             CALLERRORS.labels(code).inc()
-            self._spawn(self._send(conn, encode_error(env.message_id, code, str(err.get("description", "")),
-                                                      err.get("details") or {})))
+            self._spawn(
+                self._send(
+                    conn,
+                    encode_error(
+                        env.message_id,
+                        code,
+                        str(err.get("description", "")),
+                        err.get("details") or {},
+                    ),
+                )
+            )
 
     def _publish(self, topic: str, env: Envelope) -> None:
         self._spawn(self._produce(topic, env.station_id, env.to_bytes(), env.headers()))
 
     def _publish_connection(self, conn: Connection, event: str, reason: str | None = None) -> None:
         ev = ConnectionEvent(
-            station_id=conn.station_id, event=event, gateway_id=self.gateway_id, connection_id=conn.id,
-            protocol=conn.ws.subprotocol, listener=conn.listener, reason=reason,
+            station_id=conn.station_id,
+            event=event,
+            gateway_id=self.gateway_id,
+            connection_id=conn.id,
+            protocol=conn.ws.subprotocol,
+            listener=conn.listener,
+            reason=reason,
         )
-        self._spawn(self._produce(TOPIC_CONNECTIONS, conn.station_id, ev.to_bytes(),
-                                  [("station_id", conn.station_id.encode()), ("event", event.encode())]))
+        self._spawn(
+            self._produce(
+                TOPIC_CONNECTIONS,
+                conn.station_id,
+                ev.to_bytes(),
+                [("station_id", conn.station_id.encode()), ("event", event.encode())],
+            )
+        )
 
-    async def _produce(self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]) -> None:
+    async def _produce(
+        self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]
+    ) -> None:
         assert self.producer is not None
         try:
             await self.producer.send(topic, value, key=key.encode(), headers=headers)

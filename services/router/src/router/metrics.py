@@ -5,9 +5,14 @@ CONNECTIONS = Gauge("csms_router_connections", "Stations connected to this route
 FRAMES = Counter("csms_router_frames", "OCPP-J frames", ["direction", "kind", "action"])
 CALLERRORS = Counter("csms_router_callerrors", "CALLERRORs sent to stations", ["code"])
 STATION_CALL_SECONDS = Histogram(
-    "csms_router_station_call_seconds", "Station CALL received to reply sent", ["action"], buckets=LATENCY_BUCKETS
+    "csms_router_station_call_seconds",
+    "Station CALL received to reply sent",
+    ["action"],
+    buckets=LATENCY_BUCKETS,
 )
-CSMS_CALLS = Counter("csms_router_csms_calls", "CSMS-initiated calls handled by this router", ["action", "outcome"])
+CSMS_CALLS = Counter(
+    "csms_router_csms_calls", "CSMS-initiated calls handled by this router", ["action", "outcome"]
+)
 CONNECTS = Counter("csms_router_connects", "Station websocket connections accepted")
 DISCONNECTS = Counter("csms_router_disconnects", "Station websocket connections closed", ["reason"])
 AUTH_FAILURES = Counter("csms_router_auth_failures", "Refused station handshakes", ["reason"])

@@ -1,6 +1,7 @@
 """Composition root of the transactions service."""
 
-from csms_runtime.service import BlockService, create_app as create_service_app
+from csms_runtime.service import BlockService
+from csms_runtime.service import create_app as create_service_app
 from fastapi import FastAPI
 from ocpp_schema.actions import Block
 
@@ -12,4 +13,8 @@ from transactions.settings import Settings
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     service = BlockService(Block.transactions, settings, ROUTES)
-    return create_service_app(service, data_routers=[api.router], description="Transactions block: TransactionEvent, MeterValues, StatusNotification; GetTransactionStatus, CostUpdated.")
+    return create_service_app(
+        service,
+        data_routers=[api.router],
+        description="Transactions block: TransactionEvent, MeterValues, StatusNotification; GetTransactionStatus, CostUpdated.",
+    )

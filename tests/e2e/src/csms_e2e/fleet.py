@@ -16,7 +16,15 @@ import psycopg
 from csms_devstack.stack import STATE, Stack, free_port
 from sqlalchemy.engine import make_url
 
-BLOCKS = ("configuration", "transactions", "evdriver", "smartcharging", "monitoring", "reporting", "certificates")
+BLOCKS = (
+    "configuration",
+    "transactions",
+    "evdriver",
+    "smartcharging",
+    "monitoring",
+    "reporting",
+    "certificates",
+)
 
 
 @dataclass
@@ -51,10 +59,16 @@ class Fleet:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.stack.start_kafka(port=free_port())
         base = make_url(self.stack.start_postgres())
-        self.database_url = base.set(database=f"csms_e2e_{self.run_id}").render_as_string(hide_password=False)
+        self.database_url = base.set(database=f"csms_e2e_{self.run_id}").render_as_string(
+            hide_password=False
+        )
         common = {**self.stack.env(), "DATABASE_URL": self.database_url}
-        subprocess.run([sys.executable, "-m", "csms_runtime.migrate", "--all"],
-                       env={**os.environ, **common}, check=True, capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "csms_runtime.migrate", "--all"],
+            env={**os.environ, **common},
+            check=True,
+            capture_output=True,
+        )
         self.common_env = {"LOG_FORMAT": "json", "LOG_LEVEL": "INFO", **common, **self.env}
         self.add_router("gw1")
         for name in self.services:
@@ -65,23 +79,35 @@ class Fleet:
     def add_router(self, gateway_id: str) -> Proc:
         sp0, sp1 = free_port(), free_port()
         return self.add(
-            "router" if not any(p.module == "router" for p in self.procs.values()) else f"router-{gateway_id}",
+            "router"
+            if not any(p.module == "router" for p in self.procs.values())
+            else f"router-{gateway_id}",
             "router",
             {"GATEWAY_ID": gateway_id, "ROUTER_SP0_PORT": str(sp0), "ROUTER_SP1_PORT": str(sp1)},
         )
 
     def add(self, name: str, module: str, env: dict[str, str]) -> Proc:
         port = free_port()
-        proc = Proc(name, module, {**self.common_env, **env, "HTTP_PORT": str(port)}, port,
-                    self.log_dir / f"{name}.log")
+        proc = Proc(
+            name,
+            module,
+            {**self.common_env, **env, "HTTP_PORT": str(port)},
+            port,
+            self.log_dir / f"{name}.log",
+        )
         self.procs[name] = proc
         self._spawn(proc)
         return proc
 
     def _spawn(self, proc: Proc) -> None:
         log = open(proc.log_path, "ab")
-        proc.popen = subprocess.Popen([sys.executable, "-m", proc.module], env={**os.environ, **proc.env},
-                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc.popen = subprocess.Popen(
+            [sys.executable, "-m", proc.module],
+            env={**os.environ, **proc.env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
     def wait_healthy(self, names: list[str] | None = None, timeout: float = 90.0) -> None:
         pending = set(names or self.procs)
@@ -90,15 +116,19 @@ class Fleet:
             for name in list(pending):
                 proc = self.procs[name]
                 if proc.popen is not None and proc.popen.poll() is not None:
-                    raise RuntimeError(f"{name} exited with {proc.popen.returncode}; log: {proc.log_path}\n"
-                                       + proc.log_path.read_text()[-3000:])
+                    raise RuntimeError(
+                        f"{name} exited with {proc.popen.returncode}; log: {proc.log_path}\n"
+                        + proc.log_path.read_text()[-3000:]
+                    )
                 try:
                     if httpx.get(f"{proc.url}/health", timeout=1).status_code == 200:
                         pending.discard(name)
                 except httpx.HTTPError:
                     pass
             if pending and time.monotonic() > deadline:
-                raise TimeoutError(f"not healthy after {timeout}s: {sorted(pending)} (logs in {self.log_dir})")
+                raise TimeoutError(
+                    f"not healthy after {timeout}s: {sorted(pending)} (logs in {self.log_dir})"
+                )
             if pending:
                 time.sleep(0.2)
 
@@ -143,7 +173,9 @@ class Fleet:
 
     def _drop_database(self) -> None:
         u = make_url(self.database_url)
-        admin = u.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+        admin = u.set(drivername="postgresql", database="postgres").render_as_string(
+            hide_password=False
+        )
         try:
             with psycopg.connect(admin, autocommit=True) as conn:
                 conn.execute(f'drop database if exists "{u.database}" with (force)')

@@ -19,7 +19,9 @@ from csms_e2e.fleet import Fleet
 T = TypeVar("T")
 
 
-async def eventually(check: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0, what: str = "") -> T:
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], *, timeout: float = 15.0, what: str = ""
+) -> T:
     """Poll until check() returns something truthy, or fail at the deadline (never a bare sleep)."""
     deadline = time.monotonic() + timeout
     while True:
@@ -58,7 +60,9 @@ async def connect(url: str, station_id: str, **kwargs: Any) -> AsyncIterator[Sta
             task.cancel()
 
 
-async def wait_online(http: httpx.AsyncClient, fleet: Fleet, station_id: str, online: bool = True) -> None:
+async def wait_online(
+    http: httpx.AsyncClient, fleet: Fleet, station_id: str, online: bool = True
+) -> None:
     async def check() -> bool:
         r = await http.get(f"{fleet.api('configuration')}/data/configuration/stations/{station_id}")
         return r.status_code == 200 and r.json()["online"] is online

@@ -7,7 +7,12 @@ from configuration.settings import Settings
 
 
 async def boot_notification(
-    req: BootNotificationRequest, *, station_id: str, session: AsyncSession, clock: Clock, settings: Settings
+    req: BootNotificationRequest,
+    *,
+    station_id: str,
+    session: AsyncSession,
+    clock: Clock,
+    settings: Settings,
 ) -> BootNotificationResponse:
     now = clock.now()
     cs = req.charging_station

@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         stack.start_kafka()
         stack.start_postgres()
         env = {**os.environ, **stack.env(), "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
+        # The Procfile says `python`: make it this environment's interpreter.
+        env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         if args.command == "infra":
             for k, v in stack.env().items():
                 print(f"export {k}='{v}'")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import uvicorn
 import uvloop
@@ -16,8 +18,19 @@ from router.settings import Settings
 
 
 def http_app(gateway: Gateway) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Inside uvicorn's serve(), so SIGTERM closes the websockets and flushes Kafka before exit.
+        await gateway.start()
+        try:
+            yield
+        finally:
+            await gateway.stop()
+
     app = FastAPI(
-        title="CSMS router", description="Health and metrics of the OCPP websocket gateway."
+        title="CSMS router",
+        description="Health and metrics of the OCPP websocket gateway.",
+        lifespan=lifespan,
     )
     app.include_router(health_router({"kafka": gateway.kafka_ok, "database": gateway.db_ok}))
 
@@ -34,22 +47,18 @@ def http_app(gateway: Gateway) -> FastAPI:
 
 async def serve(settings: Settings) -> None:
     telemetry.setup(settings.otel_service_name or "router", settings.otel_exporter_otlp_endpoint)
-    gateway = Gateway(settings)
-    await gateway.start()
     server = uvicorn.Server(
         uvicorn.Config(
-            http_app(gateway),
+            http_app(Gateway(settings)),
             host=settings.http_host,
             port=settings.http_port,
             log_config=None,
             access_log=False,
-            lifespan="off",
+            lifespan="on",
+            timeout_graceful_shutdown=10,
         )
     )
-    try:
-        await server.serve()
-    finally:
-        await gateway.stop()
+    await server.serve()
 
 
 def main() -> None:

@@ -10,7 +10,9 @@ from aiokafka.errors import TopicAlreadyExistsError
 log = logging.getLogger(__name__)
 
 
-async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> None:
+async def ensure_topics(
+    bootstrap: str, topics: list[str], partitions: int, replication: int = 1
+) -> None:
     """Create missing topics (idempotent). Production clusters may manage topics themselves."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
     await admin.start()
@@ -19,7 +21,7 @@ async def ensure_topics(bootstrap: str, topics: list[str], partitions: int) -> N
         missing = [t for t in topics if t not in existing]
         if missing:
             try:
-                await admin.create_topics([NewTopic(t, partitions, 1) for t in missing])
+                await admin.create_topics([NewTopic(t, partitions, replication) for t in missing])
             except TopicAlreadyExistsError:
                 pass
             log.info("created topics", extra={"topics": missing})

@@ -275,7 +275,10 @@ class BlockService:
 
     async def start(self) -> None:
         await ensure_topics(
-            self.settings.kafka_bootstrap_servers, fixed_topics(), self.settings.kafka_partitions
+            self.settings.kafka_bootstrap_servers,
+            fixed_topics(),
+            self.settings.kafka_partitions,
+            self.settings.kafka_replication_factor,
         )
         await self.broker.start()
 

@@ -17,6 +17,7 @@ class CommonSettings(BaseSettings):
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_partitions: int = 8
+    kafka_replication_factor: int = 1
     database_url: str = DEV_DATABASE_URL
     http_host: str = "0.0.0.0"
     http_port: int = 8080

@@ -124,8 +124,13 @@ class Gateway:
         s = self.settings
         await ensure_topics(
             s.kafka_bootstrap_servers,
-            [*fixed_topics(), topic_out(self.gateway_id)],
+            fixed_topics(),
             s.kafka_partitions,
+            s.kafka_replication_factor,
+        )
+        # This replica's reply topic: one consumer reads it all, so one partition.
+        await ensure_topics(
+            s.kafka_bootstrap_servers, [topic_out(self.gateway_id)], 1, s.kafka_replication_factor
         )
         self.producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka_bootstrap_servers,

@@ -97,27 +97,10 @@ class CallClient:
         started = time.perf_counter()
         call_id = str(uuid.uuid4())
         now = datetime.now(UTC)
-        if state is None or not state.online:
-            status = CallStatus.UNKNOWN if state is None else CallStatus.OFFLINE
-            async with self.sessionmaker() as session:
-                await calllog.insert(
-                    session,
-                    CallLog(
-                        call_id=call_id,
-                        station_id=station_id,
-                        action=action,
-                        request=payload,
-                        status=status,
-                        callback_url=callback_url,
-                        created_at=now,
-                        completed_at=now,
-                    ),
-                )
-            outcome = CallOutcome(station_id, status, call_id)
-            self._count(action, outcome, started)
-            return outcome
-
-        wait = timeout or self.default_timeout
+        if state is None:
+            status = CallStatus.UNKNOWN
+        else:
+            status = CallStatus.PENDING if state.online else CallStatus.OFFLINE
         async with self.sessionmaker() as session:
             await calllog.insert(
                 session,
@@ -126,11 +109,18 @@ class CallClient:
                     station_id=station_id,
                     action=action,
                     request=payload,
-                    status=CallStatus.PENDING,
+                    status=status,
                     callback_url=callback_url,
                     created_at=now,
+                    completed_at=None if status == CallStatus.PENDING else now,
                 ),
             )
+        if status != CallStatus.PENDING:
+            outcome = CallOutcome(station_id, status, call_id)
+            self._count(action, outcome, started)
+            return outcome
+
+        wait = timeout or self.default_timeout
         fut: asyncio.Future[CallLog] = asyncio.get_running_loop().create_future()
         self._waiters[call_id] = fut
         try:

@@ -67,6 +67,8 @@ from csms_e2e.fleet import Fleet
 
 SUBPROTOCOL = "ocpp2.0.1"
 SAMPLE_INTERVAL = 0.5
+OTHER_CPU_WARNING = 20.0  # percent of one core used by processes not in the run
+OTHERS = "_others"  # every process outside the run, in Sampler.samples
 
 
 def log(msg: str) -> None:
@@ -96,24 +98,29 @@ def latency_summary(values: list[float]) -> dict[str, float | None]:
 class CallStats:
     """Everything the stations record during the call phase (one event loop: no locks)."""
 
-    window_start: float = 0.0  # perf_counter: calls sent before this are warm-up
+    phase_start: float = 0.0  # perf_counter: the call phase began
+    window_start: float = 0.0  # calls sent before this are warm-up
     window_end: float = math.inf  # no call is sent after this
     latencies: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
     warmup_calls: int = 0
-    errors: dict[str, int] = field(
-        default_factory=lambda: defaultdict(int)
-    )  # "<action>: <code>" -> n
+    # CALLERRORs received, by "<action>: <code>"
+    errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     timeouts: int = 0
     disconnects: int = 0
     late_replies: int = 0
     csms_calls: int = 0
     completed: int = 0  # every answered call, for the progress line
+    timeline: list[int] = field(default_factory=list)  # answers received per second of the phase
 
     def record(self, action: str, sent: float, received: float) -> None:
         self.completed += 1
+        second = int(received - self.phase_start)
+        if second >= len(self.timeline):
+            self.timeline.extend([0] * (second + 1 - len(self.timeline)))
+        self.timeline[second] += 1
         if sent < self.window_start:
             self.warmup_calls += 1
-        else:
+        elif sent < self.window_end:  # (a multi-call step may overrun the end)
             self.latencies[action].append((received - sent) * 1000.0)
 
 
@@ -238,7 +245,7 @@ def boot_payload(station_id: str) -> dict[str, Any]:
 class Sample:
     t: float  # perf_counter
     rss: float  # bytes
-    cpu: float  # seconds of CPU time (user + system) so far
+    cpu: float  # seconds of CPU time (user + system) since the first sample
 
 
 class Sampler(threading.Thread):
@@ -250,10 +257,15 @@ class Sampler(threading.Thread):
 
     def __init__(self) -> None:
         super().__init__(name="bench-sampler", daemon=True)
-        self.groups: dict[str, Callable[[], tuple[list[psutil.Process], bool]]] = {}
+        # name -> () -> (processes, kind); kind: "rss", "private" (RSS - shared) or "reaped"
+        self.groups: dict[str, Callable[[], tuple[list[psutil.Process], str]]] = {}
         self.samples: dict[str, list[Sample]] = defaultdict(list)
         self._halt = threading.Event()
         self._cache: dict[int, psutil.Process] = {}
+        self._last_cpu: dict[str, dict[int, float]] = {}
+        self._cum_cpu: dict[str, float] = {}
+        self._other_cpu: dict[int, float] = defaultdict(float)  # CPU seconds per foreign pid
+        self._other_names: dict[int, str] = {}
 
     def _proc(self, pid: int) -> psutil.Process:
         p = self._cache.get(pid)
@@ -262,58 +274,89 @@ class Sampler(threading.Thread):
         return p
 
     def add_tree(self, name: str, pid: int, *, children: bool = True) -> None:
-        def procs() -> tuple[list[psutil.Process], bool]:
+        def procs() -> tuple[list[psutil.Process], str]:
             root = self._proc(pid)
             found = [root]
             if children:
                 found += [self._proc(c.pid) for c in root.children(recursive=True)]
-            return found, False
+            return found, "rss"
 
         self.groups[name] = procs
 
     def add_postgres(self, database: str) -> None:
-        """The backends of ``database``: children of a postmaster whose title names it."""
+        """The live backends of ``database`` (children of the postmaster whose title names it),
+        and the postmaster itself with the CPU of its exited children: backends that closed,
+        of any database (the pools open and close connections under load)."""
+        marker = f" {database} "
+
+        def ours(pm: psutil.Process) -> list[psutil.Process]:
+            found = []
+            with contextlib.suppress(psutil.Error):
+                for child in pm.children():
+                    with contextlib.suppress(psutil.Error):
+                        cached = self._proc(child.pid)
+                        if marker in " ".join(cached.cmdline()) + " ":
+                            found.append(cached)
+            return found
+
         postmasters = [
             p
-            for p in psutil.process_iter(["name", "ppid"])
-            if p.info["name"] in ("postgres", "postmaster")
-            and (p.info["ppid"] == 1 or _name_of(p.info["ppid"]) not in ("postgres", "postmaster"))
+            for p in psutil.process_iter(["name"])
+            if p.info["name"] in ("postgres", "postmaster") and ours(p)
         ]
         if not postmasters:
             return
-        marker = f" {database} "
+        self.groups["postgres"] = lambda: ([b for pm in postmasters for b in ours(pm)], "private")
+        self.groups["postgres_postmaster"] = lambda: (postmasters, "reaped")
 
-        def procs() -> tuple[list[psutil.Process], bool]:
-            found = []
-            for pm in postmasters:
-                with contextlib.suppress(psutil.Error):
-                    for child in pm.children():
-                        with contextlib.suppress(psutil.Error):
-                            cached = self._proc(child.pid)
-                            if marker in " ".join(cached.cmdline()) + " ":
-                                found.append(cached)
-            return found, True
-
-        self.groups["postgres"] = procs
+    def _accumulate(self, name: str, cpu: dict[int, float]) -> float:
+        """Group CPU seconds since the first sample, summed per process, so that a process
+        leaving the group (a PostgreSQL backend closing, a child exiting) does not make the
+        total go backwards."""
+        last = self._last_cpu.get(name)
+        total = self._cum_cpu.get(name, 0.0)
+        if last is not None:
+            for pid, v in cpu.items():
+                delta = max(0.0, v - last.get(pid, 0.0))
+                total += delta
+                if name == OTHERS:
+                    self._other_cpu[pid] += delta
+        self._last_cpu[name], self._cum_cpu[name] = cpu, total
+        return total
 
     def sample_once(self) -> None:
         now = time.perf_counter()
+        ours: set[int] = set()
         for name, procs in self.groups.items():
             try:
-                found, private = procs()
+                found, kind = procs()
             except psutil.Error:
                 continue  # the root is gone (crashed?): keep its earlier samples
-            rss = cpu = 0.0
+            rss = 0.0
+            cpu: dict[int, float] = {}
             for p in found:
+                ours.add(p.pid)
                 try:
                     with p.oneshot():
                         mem = p.memory_info()
                         t = p.cpu_times()
                 except psutil.Error:
                     continue
-                rss += (mem.rss - mem.shared) if private else mem.rss
-                cpu += t.user + t.system
-            self.samples[name].append(Sample(now, rss, cpu))
+                if kind == "reaped":  # its own CPU and that of the children it waited for
+                    cpu[p.pid] = t.user + t.system + t.children_user + t.children_system
+                    continue
+                rss += (mem.rss - mem.shared) if kind == "private" else mem.rss
+                cpu[p.pid] = t.user + t.system
+            self.samples[name].append(Sample(now, rss, self._accumulate(name, cpu)))
+        # Everything else on the machine: the figures above mean little if other work ran.
+        others: dict[int, float] = {}
+        for p in psutil.process_iter(["name", "cpu_times"]):
+            ct = p.info["cpu_times"]
+            if p.pid in ours or ct is None:
+                continue
+            others[p.pid] = ct.user + ct.system
+            self._other_names.setdefault(p.pid, p.info["name"] or "?")
+        self.samples[OTHERS].append(Sample(now, 0.0, self._accumulate(OTHERS, others)))
 
     def run(self) -> None:
         next_at = time.perf_counter()
@@ -328,41 +371,62 @@ class Sampler(threading.Thread):
             self.join(5)
         self.sample_once()
 
+    @staticmethod
+    def _mean_cpu(
+        samples: list[Sample], start: float, end: float
+    ) -> tuple[float | None, float | None]:
+        """Mean and highest CPU% (100 = one core) between two instants."""
+        half = SAMPLE_INTERVAL / 2
+        inside = [s for s in samples if start - half <= s.t <= end + half]
+        if len(inside) < 2 or inside[-1].t <= inside[0].t:
+            return None, None
+        mean = 100 * (inside[-1].cpu - inside[0].cpu) / (inside[-1].t - inside[0].t)
+        peak = max(
+            100 * (b.cpu - a.cpu) / (b.t - a.t)
+            for a, b in zip(inside, inside[1:], strict=False)
+            if b.t > a.t
+        )
+        return round(mean, 1), round(peak, 1)
+
     def report(self, phases: dict[str, tuple[float, float]]) -> dict[str, dict[str, Any]]:
         out: dict[str, dict[str, Any]] = {}
         for name, samples in self.samples.items():
-            if not samples:
+            if not samples or name == OTHERS:
                 continue
-            entry: dict[str, Any] = {"peak_rss_mib": round(max(s.rss for s in samples) / 2**20, 1)}
-            for phase, (start, end) in phases.items():
-                inside = [
-                    s
-                    for s in samples
-                    if start - SAMPLE_INTERVAL / 2 <= s.t <= end + SAMPLE_INTERVAL / 2
-                ]
-                key = "mean_cpu_percent" if phase == "calls" else f"{phase}_mean_cpu_percent"
-                if len(inside) >= 2 and inside[-1].t > inside[0].t:
-                    entry[key] = round(
-                        100 * (inside[-1].cpu - inside[0].cpu) / (inside[-1].t - inside[0].t), 1
-                    )
-                    if phase == "calls":
-                        entry["max_cpu_percent"] = round(
-                            max(
-                                100 * (b.cpu - a.cpu) / (b.t - a.t)
-                                for a, b in zip(inside, inside[1:], strict=False)
-                                if b.t > a.t
-                            ),
-                            1,
-                        )
-                else:
-                    entry[key] = None
+            peak = max(s.rss for s in samples)
+            entry: dict[str, Any] = {"peak_rss_mib": round(peak / 2**20, 1) if peak else None}
+            if "calls" in phases:
+                entry["mean_cpu_percent"], entry["max_cpu_percent"] = self._mean_cpu(
+                    samples, *phases["calls"]
+                )
+            if "boot" in phases:
+                entry["boot_mean_cpu_percent"] = self._mean_cpu(samples, *phases["boot"])[0]
             out[name] = entry
         return out
 
+    def machine_report(self, phases: dict[str, tuple[float, float]]) -> dict[str, Any]:
+        """CPU of the processes outside this run during the call phase, and the busiest."""
+        if "calls" not in phases or not self.samples.get(OTHERS):
+            return {}
+        other = self._mean_cpu(self.samples[OTHERS], *phases["calls"])[0]
+        samples = self.samples[OTHERS]
+        seconds = samples[-1].t - samples[0].t
+        top = sorted(self._other_cpu.items(), key=lambda kv: -kv[1])[:3]
+        return {
+            "other_processes_cpu_percent": other,
+            "busiest_other_processes": {
+                f"{pid} {_cmdline(pid) or self._other_names.get(pid, '?')}"[:120]: round(
+                    100 * cpu / seconds, 1
+                )
+                for pid, cpu in top
+                if seconds > 0 and cpu / seconds > 0.02
+            },
+        }
 
-def _name_of(pid: int) -> str:
+
+def _cmdline(pid: int) -> str:
     try:
-        return psutil.Process(pid).name()
+        return " ".join(psutil.Process(pid).cmdline())
     except psutil.Error:
         return ""
 
@@ -416,6 +480,9 @@ async def open_station(
         except (StationError, ConnectionClosed) as exc:
             await ws.close()
             return BootResult(None, error=f"{type(exc).__name__}: {exc}")
+        except asyncio.CancelledError:  # the connect phase ran out of time
+            ws.transport.abort()
+            raise
         return BootResult(station, (t1 - t0) * 1000, (t2 - t1) * 1000)
 
 
@@ -504,17 +571,24 @@ async def run_load(
             f"calls: {len(stations)} stations back to back for {args.duration:g} s "
             f"(first {warmup:g} s are warm-up)"
         )
+        metrics_before = await scrape(fleet)
+        pg_before = await asyncio.to_thread(pg_counters, fleet.database_url)
+        pg_before_t = time.perf_counter()
         start = time.perf_counter()
+        stats.phase_start = start
         stats.window_start = start + warmup
         stats.window_end = start + args.duration
         ticker = asyncio.ensure_future(progress(stats, start, stats.window_end))
         loops = [asyncio.ensure_future(station_loop(s, mix, stats)) for s in stations]
-        # Each call is bounded by --call-timeout, so the loops end by themselves; the margin is a backstop.
+        # Each call is bounded by --call-timeout, so the loops end by themselves; this is a backstop.
         _, stuck = await asyncio.wait(loops, timeout=args.duration + args.call_timeout + 10)
         for t in stuck:
             t.cancel()
         await asyncio.gather(*loops, return_exceptions=True)
         ticker.cancel()
+        fleet_means = metric_means(metrics_before, await scrape(fleet))
+        pg_after_t = time.perf_counter()
+        pg_after = await asyncio.to_thread(pg_counters, fleet.database_url)
         phases["calls"] = (start, stats.window_end)
         window = stats.window_end - stats.window_start
         total = sum(len(v) for v in stats.latencies.values())
@@ -532,7 +606,17 @@ async def run_load(
             "warmup": {"seconds": warmup, "calls": stats.warmup_calls},
             "window_s": round(window, 3),
             "disconnects": stats.disconnects,
+            "timeline_per_second": stats.timeline,
         }
+        if fleet_means:
+            calls["fleet_mean_ms"] = fleet_means
+        if pg_before and pg_after:
+            # pg_stat_database lags (backends report when idle, about once a second).
+            seconds = pg_after_t - pg_before_t
+            calls["postgres_per_second"] = {
+                k: round((pg_after[k] - pg_before[k] - (1 if k == "sessions" else 0)) / seconds, 1)
+                for k in ("sessions", "commits", "rollbacks")
+            }
         if stats.errors:
             calls["errors_by_code"] = dict(stats.errors)
         if stats.late_replies:
@@ -551,6 +635,66 @@ async def run_load(
         async with asyncio.timeout(10):
             await asyncio.gather(*(s.ws.close() for s in stations), return_exceptions=True)
     return {"boot": boot, "calls": calls}
+
+
+# ---- fleet metrics -----------------------------------------------------------------------------
+
+# Histograms whose means split a call's latency: the router's CALL-in to reply-out, and the
+# service handler's own time (the rest of the router's figure is Kafka, both ways).
+SCRAPED = ("csms_router_station_call_seconds", "csms_handler_seconds")
+
+
+async def scrape(fleet: Fleet) -> dict[str, float]:
+    """The _sum and _count series of SCRAPED from every fleet process's /metrics."""
+    import httpx
+
+    out: dict[str, float] = {}
+    async with httpx.AsyncClient(timeout=5, trust_env=False) as client:
+        for name, proc in fleet.procs.items():
+            try:
+                text = (await client.get(f"{proc.url}/metrics")).text
+            except httpx.HTTPError:
+                continue
+            for line in text.splitlines():
+                if line.startswith(SCRAPED) and ("_sum{" in line or "_count{" in line):
+                    series, _, value = line.rpartition(" ")
+                    out[f"{name} {series}"] = float(value)
+    return out
+
+
+def metric_means(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    """Mean milliseconds per histogram series between two scrapes."""
+    means: dict[str, float] = {}
+    for key, total in after.items():
+        if "_sum{" not in key:
+            continue
+        count_key = key.replace("_sum{", "_count{")
+        n = after.get(count_key, 0.0) - before.get(count_key, 0.0)
+        if n > 0:
+            proc, series = key.split(" ", 1)
+            label = series.replace("_seconds_sum", "").replace('"', "")
+            means[f"{proc} {label}"] = round(1000 * (total - before.get(key, 0.0)) / n, 2)
+    return means
+
+
+def pg_counters(database_url: str) -> dict[str, float]:
+    """Sessions opened and transactions committed so far in this run's database."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(url, connect_timeout=5, autocommit=True) as conn:
+            conn.execute("select pg_stat_clear_snapshot()")
+            row = conn.execute(
+                "select sessions, xact_commit, xact_rollback, numbackends from pg_stat_database"
+                " where datname = current_database()"
+            ).fetchone()
+    except psycopg.Error:
+        return {}
+    if row is None:
+        return {}
+    return dict(zip(("sessions", "commits", "rollbacks", "backends"), map(float, row), strict=True))
 
 
 # ---- fleet logs ----------------------------------------------------------------------------------
@@ -643,6 +787,8 @@ def main(argv: list[str] | None = None) -> int:
     mix = MIXES[args.mix]
     _raise_fd_limit()
     signal.signal(signal.SIGTERM, _on_sigterm)
+    # Also when started in the background by a shell without job control (SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     env = {}
     if args.kafka_fetch_wait_ms is not None:
         env["KAFKA_FETCH_MAX_WAIT_MS"] = str(args.kafka_fetch_wait_ms)
@@ -691,6 +837,7 @@ def main(argv: list[str] | None = None) -> int:
                 "cpus": os.cpu_count(),
                 "python": platform.python_version(),
                 "platform": platform.platform(),
+                **sampler.machine_report(phases),
             },
             "settings": {
                 "connect_concurrency": args.connect_concurrency,
@@ -703,7 +850,16 @@ def main(argv: list[str] | None = None) -> int:
         }
         if exited:
             result["exited"] = exited
+            log(f"fleet processes exited during the run: {exited} (logs in {fleet.log_dir})")
             exit_code = 1
+        other = result["machine"].get("other_processes_cpu_percent")
+        if other is not None and other > OTHER_CPU_WARNING:
+            log(
+                f"warning: processes outside the run used {other:.0f}% CPU (of "
+                f"{100 * (os.cpu_count() or 1)}%) during the call phase: "
+                f"{result['machine']['busiest_other_processes']}; these figures are not "
+                "comparable with a quiet machine's"
+            )
         if load["boot"]["booted"] == 0:
             exit_code = 1
     except KeyboardInterrupt:

@@ -15,12 +15,22 @@ Figures in the JSON:
   the latency of BootNotification (CALL sent -> CALLRESULT received) per station.
 * ``calls``: the first ``--warmup`` seconds of the call phase are left out of ``total``,
   ``per_second`` and the latencies (reported under ``warmup``); a call belongs to the
-  window it was *sent* in. ``errors`` (CALLERROR answers) and ``timeouts`` (no answer
-  within ``--call-timeout``) count the whole call phase, warm-up included.
+  window it was *sent* in. ``total`` counts calls answered with a CALLRESULT; ``errors``
+  (CALLERROR answers) and ``timeouts`` (no answer within ``--call-timeout``) count the
+  whole call phase, warm-up included.
+  ``timeline_per_second`` counts answers per second of the phase (drain included).
+  ``fleet_mean_ms`` are the fleet's own histograms over the phase (router: CALL in to
+  reply out; service: handler time; the router's figure minus the handler's is Kafka),
+  ``postgres_per_second`` the sessions opened and commits in this run's database.
 * ``processes``: sampled every 0.5 s. RSS includes each process's children; the peak is
-  over the whole run. ``mean_cpu_percent`` is over the call phase (100 = one core).
-  ``postgres`` is the backends serving this run's database (private memory: RSS minus
-  shared pages, since the shared buffers belong to the whole server).
+  over the whole run. ``mean_cpu_percent`` is over the call phase after the warm-up, like
+  ``calls.per_second`` (100 = one core).
+  ``postgres`` is the live backends of this run's database (private memory: RSS minus
+  shared pages, since the shared buffers belong to the whole server);
+  ``postgres_postmaster`` the postmaster plus the backends that exited (of any database:
+  a connection pool that opens and closes connections shows up here).
+* ``machine.other_processes_cpu_percent``: CPU used by processes outside the run during
+  the call phase. If it is high, the machine was shared and the figures are not comparable.
 
 The load generator is deliberately lean (the broker, the fleet and it share the machine):
 one asyncio process on uvloop, raw websockets frames encoded with orjson, no OCPP library.
@@ -43,6 +53,7 @@ import signal
 import sys
 import threading
 import time
+import traceback
 from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -251,8 +262,8 @@ class Sample:
 class Sampler(threading.Thread):
     """Samples RSS and CPU time of process groups every SAMPLE_INTERVAL seconds.
 
-    A group is a root process plus (optionally) its descendants, or a callable returning
-    the processes (for the PostgreSQL backends of this run's database).
+    A group is a root process plus (optionally) its descendants, or the PostgreSQL backends
+    of this run's database; every other process on the machine is summed under OTHERS.
     """
 
     def __init__(self) -> None:
@@ -564,7 +575,14 @@ async def run_load(
     )
 
     stats = CallStats()
-    calls: dict[str, Any] = {}
+    calls: dict[str, Any] = {
+        "total": 0,
+        "per_second": 0.0,
+        "errors": 0,
+        "timeouts": 0,
+        **latency_summary([]),
+        "by_action": {},
+    }
     if stations:
         warmup = min(args.warmup, args.duration)
         log(
@@ -589,7 +607,7 @@ async def run_load(
         fleet_means = metric_means(metrics_before, await scrape(fleet))
         pg_after_t = time.perf_counter()
         pg_after = await asyncio.to_thread(pg_counters, fleet.database_url)
-        phases["calls"] = (start, stats.window_end)
+        phases["calls"] = (stats.window_start, stats.window_end)  # CPU: as the throughput
         window = stats.window_end - stats.window_start
         total = sum(len(v) for v in stats.latencies.values())
         all_latencies = [x for v in stats.latencies.values() for x in v]
@@ -806,9 +824,8 @@ def main(argv: list[str] | None = None) -> int:
             sampler.add_tree(name, fleet.pid(name))
         for i, broker in enumerate(fleet.stack.procs):
             sampler.add_tree("tansu" if i == 0 else f"tansu-{i}", broker.pid)
-        sampler.add_tree(
-            "loadgen", os.getpid(), children=False
-        )  # the fleet processes are its children
+        # Not its children: the fleet processes are.
+        sampler.add_tree("loadgen", os.getpid(), children=False)
         with contextlib.suppress(Exception):
             from sqlalchemy.engine import make_url
 
@@ -866,6 +883,7 @@ def main(argv: list[str] | None = None) -> int:
         log("interrupted")
         exit_code = 130
     except Exception as exc:
+        traceback.print_exc()
         log(f"failed: {type(exc).__name__}: {exc}")
         exit_code = 1
     finally:

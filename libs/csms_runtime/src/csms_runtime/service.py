@@ -94,8 +94,13 @@ class BlockService:
 
     def __post_init__(self) -> None:
         self.name = self.block.value
-        self.engine = db.make_engine(self.settings.database_url, schema=self.name)
+        self.engine = db.make_engine(
+            self.settings.database_url, schema=self.name, pool_size=self.settings.db_pool_size
+        )
         self.sessionmaker = db.make_sessionmaker(self.engine)
+        # Stations of a batch run concurrently, but no more at once than the pool has connections
+        # (the HTTP API keeps a few of its own).
+        self._station_slots = asyncio.Semaphore(max(1, self.settings.db_pool_size - 4))
         tracer_provider = telemetry.setup(
             self.settings.otel_service_name or self.name, self.settings.otel_exporter_otlp_endpoint
         )
@@ -165,6 +170,12 @@ class BlockService:
             await asyncio.gather(*confirms)
 
     async def _run_station(self, records: list[ConsumerRecord]) -> list[asyncio.Future[Any]]:
+        async with self._station_slots:
+            return await self._run_station_records(records)
+
+    async def _run_station_records(
+        self, records: list[ConsumerRecord]
+    ) -> list[asyncio.Future[Any]]:
         confirms = []
         for record in records:
             reply = await self.handle_record(record)

@@ -47,3 +47,5 @@ class ServiceSettings(CommonSettings):
     kafka_group_instance_id: str | None = None
     """Static group membership (Kafka KIP-345): a restarted replica gets its partitions back at once."""
     consumer_batch_max: int = 500
+    db_pool_size: int = 20
+    """PostgreSQL connections per replica; also bounds how many stations of a batch run at once."""

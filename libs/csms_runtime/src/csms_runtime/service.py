@@ -51,8 +51,6 @@ from csms_runtime.topics import fixed_topics, topic_in, topic_out
 
 log = logging.getLogger(__name__)
 
-RecordHandler = Callable[[ConsumerRecord], Awaitable[None]]
-
 
 async def _raw_body(msg: Any) -> Any:
     """Decoder that leaves bodies as bytes: envelopes are parsed once, by the dispatcher."""

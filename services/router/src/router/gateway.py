@@ -41,7 +41,6 @@ from ocpp_schema.frames import (
 from ocpp_schema.validation import validate_request, validate_response
 from opentelemetry import trace
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
@@ -550,6 +549,3 @@ def _select_subprotocol(conn: ServerConnection, offered: list[str]) -> str | Non
         if proto in SUBPROTOCOLS:
             return proto
     return None
-
-
-__all__ = ["Gateway", "Headers"]

@@ -20,7 +20,7 @@ async def boot_notification(
         session,
         station_id,
         now=now,
-        reason=str(req.reason.value if hasattr(req.reason, "value") else req.reason),
+        reason=str(req.reason),  # a StrEnum: its value
         vendor_name=cs.vendor_name,
         model=cs.model,
         serial_number=cs.serial_number,

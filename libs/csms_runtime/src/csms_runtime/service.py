@@ -9,11 +9,13 @@ service's data API, /health and /metrics into one FastAPI app. A service's own
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,7 +43,7 @@ from csms_runtime import db, logs, telemetry
 from csms_runtime.calls import CallClient
 from csms_runtime.clock import Clock, SystemClock
 from csms_runtime.envelope import Envelope, Kind
-from csms_runtime.handlers import RouteTable, invoke
+from csms_runtime.handlers import RouteTable, invoke, invoke_answer
 from csms_runtime.health import health_router
 from csms_runtime.kafka import ensure_topics
 from csms_runtime.message_api import calls_router, message_router
@@ -57,11 +59,28 @@ async def _raw_body(msg: Any) -> Any:
     return msg.body
 
 
+# Confirmations of messages emitted while handling the current station's frames: awaited
+# before the consumed batch's offsets are committed.
+_pending_confirms: ContextVar[list[asyncio.Future[Any]] | None] = ContextVar(
+    "pending_confirms", default=None
+)
+
+
 class BrokerPublisher:
     """The Publisher port over a FastStream broker."""
 
     def __init__(self, broker: KafkaBroker) -> None:
         self.broker = broker
+
+    async def emit(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        """Publish without waiting for the broker; inside a consumed batch the service waits for
+        the confirmation before committing offsets (at-least-once), elsewhere it waits here."""
+        fut = await self.send_nowait(topic, key, value, headers)
+        pending = _pending_confirms.get()
+        if pending is None:
+            await fut
+        else:
+            pending.append(fut)
 
     async def send(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
         await self.broker.publish(value, topic, key=key.encode(), headers=headers)
@@ -174,7 +193,8 @@ class BlockService:
     async def _run_station_records(
         self, records: list[ConsumerRecord]
     ) -> list[asyncio.Future[Any]]:
-        confirms = []
+        confirms: list[asyncio.Future[Any]] = []
+        _pending_confirms.set(confirms)
         for record in records:
             reply = await self.handle_record(record)
             if reply is not None and reply.gateway_id:
@@ -212,9 +232,42 @@ class BlockService:
         ):
             if env.kind == Kind.CALL:
                 return await self._handle_call(env)
+            outcome = "ok"
+            if env.kind == Kind.RESULT and env.request is not None:
+                outcome = await self._handle_answer(env)
             await self.calls.resolve(env)
-            MESSAGES.labels(self.name, env.action, env.kind, "ok").inc()
+            MESSAGES.labels(self.name, env.action, env.kind, outcome).inc()
             return None
+
+    async def _handle_answer(self, env: Envelope) -> str:
+        """Run the block's answer handler for a station's answer to a CSMS call, if any."""
+        r = self.routes.answer(env.action)
+        if r is None:
+            return "ok"
+        started = time.perf_counter()
+        try:
+            async with self.sessionmaker() as session:
+                await invoke_answer(r, env.request or {}, env.payload, self._ports(env, session))
+            return "ok"
+        except Exception:
+            log.exception("answer handler failed")
+            return "failed"
+        finally:
+            HANDLER_SECONDS.labels(self.name, f"{env.action}.answer").observe(
+                time.perf_counter() - started
+            )
+
+    def _ports(self, env: Envelope, session: Any) -> dict[str, Any]:
+        return {
+            "station_id": env.station_id,
+            "tenant_id": env.tenant_id,
+            "session": session,
+            "clock": self.clock,
+            "settings": self.settings,
+            "calls": self.calls,
+            "publisher": self.publisher,
+            "envelope": env,
+        }
 
     async def _handle_call(self, env: Envelope) -> Envelope:
         started = time.perf_counter()
@@ -252,18 +305,8 @@ class BlockService:
                 raise NotSupportedError(f"{env.action} is not handled by the {self.name} service")
             raise UnknownActionError(f"unknown action {env.action}")
         async with self.sessionmaker() as session:
-            ports = {
-                "station_id": env.station_id,
-                "tenant_id": env.tenant_id,
-                "session": session,
-                "clock": self.clock,
-                "settings": self.settings,
-                "calls": self.calls,
-                "publisher": self.publisher,
-                "envelope": env,
-            }
             try:
-                return await invoke(r, env.payload, ports)
+                return await invoke(r, env.payload, self._ports(env, session))
             except ValidationError as exc:
                 first = exc.errors()[0]
                 field_path = ".".join(str(p) for p in first["loc"])
@@ -304,22 +347,34 @@ class BlockService:
         return await db.ping(self.engine)
 
 
+BackgroundTask = Callable[["BlockService"], Awaitable[None]]
+
+
 def create_app(
     service: BlockService,
     *,
     data_routers: Sequence[APIRouter] = (),
     subscriptions: Sequence[ExtraSubscription] = (),
+    tasks: Sequence[BackgroundTask] = (),
     description: str = "",
 ) -> FastAPI:
+    """``tasks`` are long-running coroutines (periodic jobs) started after the broker and
+    cancelled at shutdown; they must survive their own errors and be safe on every replica."""
     for sub in subscriptions:
         service.subscribe(sub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.start()
+        running = [asyncio.create_task(t(service), name=t.__name__) for t in tasks]
         try:
             yield
         finally:
+            for task in running:
+                task.cancel()
+            for task in running:
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
             await service.stop()
 
     app = FastAPI(

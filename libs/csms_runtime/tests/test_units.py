@@ -5,11 +5,16 @@ from datetime import UTC, datetime
 import pytest
 from csms_runtime.clock import Clock, FixedClock
 from csms_runtime.envelope import ConnectionEvent, Envelope, Kind
-from csms_runtime.handlers import RouteTable, invoke, route
+from csms_runtime.handlers import RouteTable, answered, invoke, invoke_answer, route
 from csms_runtime.passwords import hash_password, verify_password
 from csms_runtime.settings import CommonSettings
 from csms_runtime.topics import fixed_topics, topic_in, topic_out
-from ocpp_schema.v201 import HeartbeatRequest, HeartbeatResponse
+from ocpp_schema.v201 import (
+    HeartbeatRequest,
+    HeartbeatResponse,
+    SendLocalListRequest,
+    SendLocalListResponse,
+)
 
 
 def test_password_hash_is_salted_and_verifies():
@@ -90,3 +95,31 @@ def test_production_refuses_development_defaults(monkeypatch):
         CommonSettings()
     monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://csms:pw@db/csms")
     assert CommonSettings().csms_env == "production"
+
+
+async def test_answer_handler_gets_the_call_and_the_answer_as_models():
+    seen = []
+
+    async def on_answer(
+        req: SendLocalListRequest, resp: SendLocalListResponse, *, station_id: str
+    ) -> None:
+        seen.append((station_id, req.version_number, str(req.update_type), str(resp.status)))
+
+    table = RouteTable([answered("SendLocalList", on_answer)])
+    assert table.get("SendLocalList") is None  # answers are not station calls
+    r = table.answer("SendLocalList")
+    assert r is not None and r.ports == ("station_id",)
+    await invoke_answer(
+        r,
+        {"versionNumber": 3, "updateType": "Full"},
+        {"status": "Accepted"},
+        {"station_id": "CS1", "session": object()},
+    )
+    assert seen == [("CS1", 3, "Full", "Accepted")]
+
+
+def test_answer_handler_refuses_unknown_ports():
+    async def bad(req, resp, *, database): ...
+
+    with pytest.raises(TypeError, match="database"):
+        answered("SendLocalList", bad)

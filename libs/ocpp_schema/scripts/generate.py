@@ -55,6 +55,12 @@ PROP_KEYS = {
 }  # fmt: skip
 ITEM_KEYS = {"type", "$ref", "maxLength"}
 
+# Enums whose unknown values are accepted and kept as plain strings (the field is typed
+# ``XEnumType | str``). Stations send vendor measurands in meter values; refusing the whole
+# TransactionEvent for one of them would make the station retry it forever and lose the
+# transaction's data. Keep in step with ocpp_schema.validation.OPEN_ENUMS (a test checks).
+OPEN_ENUMS = {"MeasurandEnumType"}
+
 # Names a field may not take: they would shadow BaseModel members or names that later
 # annotations in the same class body need.
 RESERVED_FIELD_NAMES = {
@@ -247,7 +253,10 @@ class ModuleWriter:
         if "$ref" in prop:
             if set(prop) - {"$ref", "description"}:
                 raise SchemaError(f"{where}: $ref with siblings is not supported")
-            return ref_name(prop["$ref"]), constraints
+            name = ref_name(prop["$ref"])
+            if name in OPEN_ENUMS:  # a known value still becomes the enum member
+                return f"{name} | str", ['union_mode="left_to_right"']
+            return name, constraints
         kind = prop.get("type")
         if kind is None:
             self.imports.add("Any")

@@ -64,3 +64,9 @@ def test_headers():
         assert first_line.endswith(" -- do not edit by hand.")
     header = (MODELS_DIR / "boot_notification.py").read_text(encoding="utf-8").splitlines()[0]
     assert "BootNotificationRequest.json, BootNotificationResponse.json" in header
+
+
+def test_generator_and_validator_open_the_same_enums():
+    from ocpp_schema.validation import OPEN_ENUMS
+
+    assert load_generator().OPEN_ENUMS == set(OPEN_ENUMS)

@@ -29,7 +29,12 @@ from ocpp_schema.v201 import (
     response_model,
 )
 from ocpp_schema.v201.models import boot_notification
-from ocpp_schema.validation import load_schema, validate_request, validate_response
+from ocpp_schema.validation import (
+    effective_schema,
+    load_schema,
+    validate_request,
+    validate_response,
+)
 from pydantic import BaseModel, ValidationError
 
 CASES = [(a, k) for a in sorted(ALL_ACTION_NAMES) for k in ("Request", "Response")]
@@ -132,7 +137,7 @@ def mutated(payload: Any, path: tuple, replacement: Any) -> Any:
 
 
 def full_payload(action: str, kind: str) -> tuple[dict, dict]:
-    schema = load_schema(action, kind)
+    schema = effective_schema(action, kind)
     return schema, sample(schema, schema)
 
 

@@ -265,3 +265,35 @@ def test_schema_files_are_the_official_ones():
     )
     for path in official.glob("*.json"):
         assert (ours / path.name).read_bytes() == path.read_bytes(), path.name
+
+
+def test_vendor_measurand_and_unit_are_accepted_as_sent():
+    from ocpp_schema.v201 import MeterValuesRequest
+
+    payload = {
+        "evseId": 1,
+        "meterValue": [
+            {
+                "timestamp": "2026-11-21T10:00:00Z",
+                "sampledValue": [
+                    {
+                        "value": 1.5,
+                        "measurand": "Vendor.Thing",
+                        "unitOfMeasure": {"unit": "furlong"},
+                    },
+                    {"value": 2, "measurand": "Voltage"},
+                ],
+            }
+        ],
+    }
+    validate_request("MeterValues", payload)
+    model = MeterValuesRequest.model_validate(payload)
+    vendor, voltage = model.meter_value[0].sampled_value
+    assert vendor.measurand == "Vendor.Thing" and vendor.unit_of_measure.unit == "furlong"
+    assert (
+        voltage.measurand == "Voltage" and type(voltage.measurand).__name__ == "MeasurandEnumType"
+    )
+    # other enums stay closed
+    payload["meterValue"][0]["sampledValue"][1]["phase"] = "L9"
+    with pytest.raises(PropertyConstraintViolationError):
+        validate_request("MeterValues", payload)

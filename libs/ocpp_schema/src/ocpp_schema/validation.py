@@ -7,6 +7,9 @@ A failure raises the :mod:`ocpp_schema.errors` exception matching the JSON-schem
 rule that failed, with a description naming the field as a dotted camelCase path
 relative to the payload (array items as ``meterValue[0]``) and
 ``details == {"field": <path>, "rule": <rule>}``.
+
+Enums in :data:`OPEN_ENUMS` accept any string (see ADR 0007): a vendor measurand in a
+meter value is stored as sent rather than refusing the whole TransactionEvent.
 """
 
 from __future__ import annotations
@@ -71,14 +74,26 @@ def schema_path(action: str, kind: Kind) -> Path:
     return SCHEMA_DIR / f"{action}{kind}.json"
 
 
+OPEN_ENUMS = frozenset({"MeasurandEnumType"})
+"""Enum definitions whose unknown values are accepted (the generator types them ``X | str``)."""
+
+
 def load_schema(action: str, kind: Kind) -> dict[str, Any]:
     """The parsed official schema (the files start with a UTF-8 BOM)."""
     return json.loads(schema_path(action, kind).read_text(encoding="utf-8-sig"))
 
 
+def effective_schema(action: str, kind: Kind) -> dict[str, Any]:
+    """The official schema as this CSMS enforces it: the enums of OPEN_ENUMS opened."""
+    schema = load_schema(action, kind)
+    for name in OPEN_ENUMS & set(schema.get("definitions", {})):
+        schema["definitions"][name].pop("enum", None)
+    return schema
+
+
 def _compile(action: str, kind: Kind, cache: dict[str, _Validator]) -> _Validator:
     # fastjsonschema picks the draft from "$schema" (draft-06 for all OCPP 2.0.1 files).
-    validator = fastjsonschema.compile(load_schema(action, kind), use_default=False)
+    validator = fastjsonschema.compile(effective_schema(action, kind), use_default=False)
     cache[action] = validator
     return validator
 
@@ -203,6 +218,7 @@ def _to_ocpp_error(exc: JsonSchemaValueException) -> OCPPError:
 
 __all__ = [
     "SCHEMA_DIR",
+    "effective_schema",
     "load_schema",
     "precompile",
     "schema_path",

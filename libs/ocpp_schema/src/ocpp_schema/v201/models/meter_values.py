@@ -194,7 +194,11 @@ class SampledValueType(BaseModel):
     context: ReadingContextEnumType | None = Field(default=None, alias="context")
 
     # Schema default: "Energy.Active.Import.Register" (None here means absent).
-    measurand: MeasurandEnumType | None = Field(default=None, alias="measurand")
+    measurand: MeasurandEnumType | str | None = Field(
+        default=None,
+        alias="measurand",
+        union_mode="left_to_right",
+    )
 
     phase: PhaseEnumType | None = Field(default=None, alias="phase")
 

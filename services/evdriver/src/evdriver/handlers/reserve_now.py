@@ -1,0 +1,34 @@
+"""ReserveNow answered: the reservation, with the station's answer as its status."""
+
+from csms_runtime.clock import Clock
+from ocpp_schema.v201 import ReserveNowRequest, ReserveNowResponse
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from evdriver import store
+
+
+async def reserve_now_answered(
+    req: ReserveNowRequest,
+    resp: ReserveNowResponse,
+    *,
+    station_id: str,
+    session: AsyncSession,
+    clock: Clock,
+) -> None:
+    group = req.group_id_token
+    await store.record_reservation(
+        session,
+        station_id,
+        {
+            "id": req.id,
+            "evse_id": req.evse_id,
+            "connector_type": str(req.connector_type) if req.connector_type else None,
+            "id_token": req.id_token.id_token,
+            "id_token_type": str(req.id_token.type),
+            "group_id_token": group.id_token if group else None,
+            "group_id_token_type": str(group.type) if group else None,
+            "expiry_date_time": req.expiry_date_time,
+            "status": str(resp.status),
+        },
+        clock.now(),
+    )

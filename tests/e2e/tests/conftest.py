@@ -13,6 +13,7 @@ FLEET_ENV = {
     "ROUTER_PING_INTERVAL": "5",
     "ROUTER_PING_TIMEOUT": "5",
     "CALL_TIMEOUT": "10",
+    "COST_UPDATE_INTERVAL": "2",
 }
 
 

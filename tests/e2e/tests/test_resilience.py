@@ -2,8 +2,10 @@
 
 import asyncio
 import time
+import uuid
 
 import pytest
+from csms_e2e.sessions import transaction_event
 from csms_e2e.station import connect, eventually, wait_online
 from ocpp.exceptions import InternalError
 from ocpp.v201 import call
@@ -91,3 +93,45 @@ async def test_service_killed_while_station_boots(fleet, http):
     await asyncio.to_thread(fleet.wait_healthy, ["configuration"])
     r = await http.get(f"{fleet.api('configuration')}/data/configuration/stations/E2E-KILL-1")
     assert r.status_code == 200 and r.json()["vendorName"] == "V"
+
+
+@pytest.mark.timeout(300)
+async def test_transactions_killed_mid_session_loses_nothing_counts_nothing_twice(fleet, http):
+    """SIGKILL transactions between events; the station retries as stations do; restart it."""
+    station, txid = "E2E-KILL-TX", str(uuid.uuid4())
+
+    async def send_until_answered(cp, event):
+        deadline = time.monotonic() + 150
+        while True:
+            try:
+                return await cp.call(event, suppress=False)
+            except InternalError:
+                # the router answered for the CSMS in time; a station retries the event
+                assert time.monotonic() < deadline, "transactions never came back"
+
+    async with connect(fleet.station_url(station), station) as cp:
+        await cp.call(BOOT)
+        for seq in range(3):
+            kind = "Started" if seq == 0 else "Updated"
+            await send_until_answered(
+                cp, transaction_event(kind, seq, txid, minute=seq, wh=seq * 1000)
+            )
+        fleet.kill("transactions")
+        pending = asyncio.create_task(
+            send_until_answered(cp, transaction_event("Updated", 3, txid, minute=3, wh=3000))
+        )
+        await asyncio.sleep(0.5)  # the frame is in Kafka before the service comes back
+        fleet.restart("transactions")
+        await pending
+        await send_until_answered(cp, transaction_event("Updated", 4, txid, minute=4, wh=4000))
+        await send_until_answered(
+            cp,
+            transaction_event("Ended", 5, txid, minute=5, wh=5000, stopped_reason="Local"),
+        )
+    await asyncio.to_thread(fleet.wait_healthy, ["transactions"])
+    r = await http.get(f"{fleet.api('transactions')}/data/transactions/transactions/{txid}")
+    assert r.status_code == 200, r.text
+    tx = r.json()
+    assert [e["seqNo"] for e in tx["events"]] == [0, 1, 2, 3, 4, 5]
+    assert tx["eventCount"] == 6 and tx["energyWh"] == 5000 and tx["active"] is False
+    assert len(tx["meterValues"]) == 6

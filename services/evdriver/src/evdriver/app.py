@@ -1,13 +1,16 @@
 """Composition root of the evdriver service."""
 
-from csms_runtime.service import BlockService
+from csms_runtime.service import BlockService, ExtraSubscription
 from csms_runtime.service import create_app as create_service_app
+from csms_runtime.topics import TOPIC_TRANSACTION_EVENTS
 from fastapi import FastAPI
 from ocpp_schema.actions import Block
 
 from evdriver import api
+from evdriver.events import on_transaction_event
 from evdriver.routes import ROUTES
 from evdriver.settings import Settings
+from evdriver.tasks import expire_reservations
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -16,5 +19,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         service,
         data_routers=[api.router],
-        description="EV driver block: Authorize, ReservationStatusUpdate; remote start/stop, reservations, local lists, unlock, cache.",
+        subscriptions=[
+            ExtraSubscription(
+                TOPIC_TRANSACTION_EVENTS,
+                "csms.evdriver.transaction-events",
+                on_transaction_event,
+            )
+        ],
+        tasks=[expire_reservations],
+        description="EV driver block: Authorize, ReservationStatusUpdate, id tokens, local "
+        "authorization lists and reservations; remote start/stop, unlock and cache calls.",
     )

@@ -1,5 +1,7 @@
 """ReserveNow answered: the reservation, with the station's answer as its status."""
 
+from datetime import UTC
+
 from csms_runtime.clock import Clock
 from ocpp_schema.v201 import ReserveNowRequest, ReserveNowResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -16,6 +18,9 @@ async def reserve_now_answered(
     clock: Clock,
 ) -> None:
     group = req.group_id_token
+    expiry = req.expiry_date_time
+    if expiry.tzinfo is None:  # OCPP times are UTC; a naive one is read as such
+        expiry = expiry.replace(tzinfo=UTC)
     await store.record_reservation(
         session,
         station_id,
@@ -27,7 +32,7 @@ async def reserve_now_answered(
             "id_token_type": str(req.id_token.type),
             "group_id_token": group.id_token if group else None,
             "group_id_token_type": str(group.type) if group else None,
-            "expiry_date_time": req.expiry_date_time,
+            "expiry_date_time": expiry,
             "status": str(resp.status),
         },
         clock.now(),

@@ -224,16 +224,130 @@ class Mix:
     """One iteration of a station's loop in the call phase (it is repeated until the time is up)."""
     setup: Step | None = None
     """Run once per station after its boot, before the call phase (e.g. StatusNotification)."""
+    prepare: Callable[[Fleet], Awaitable[None]] | None = None
+    """Run once against the fleet's APIs before the stations connect (tariffs, tokens)."""
 
 
 async def heartbeat_step(station: Station) -> None:
     await station.call("Heartbeat", {})
 
 
+# The session mix: what a busy site sends. Per station, over and over: StatusNotification
+# Occupied, TransactionEvent Started, UPDATES x Updated with meter values (energy, power,
+# current per phase), a Heartbeat after every HEARTBEAT_EVERY Updated, Ended, StatusNotification
+# Available. One call per step, each awaiting its reply.
+UPDATES = 10
+HEARTBEAT_EVERY = 5
+BENCH_TOKEN = "BENCH-TOKEN"
+
+
+def _iso(t: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(t)) + f".{int(t % 1 * 1000):03d}Z"
+
+
+def _meter_values(now: float, wh: float) -> list[dict[str, Any]]:
+    ts = _iso(now)
+    return [
+        {
+            "timestamp": ts,
+            "sampledValue": [
+                {"value": round(wh, 1), "measurand": "Energy.Active.Import.Register",
+                 "unitOfMeasure": {"unit": "Wh"}},
+                {"value": 11000.0, "measurand": "Power.Active.Import", "unitOfMeasure": {"unit": "W"}},
+                *(
+                    {"value": 16.0, "measurand": "Current.Import", "phase": phase,
+                     "unitOfMeasure": {"unit": "A"}}
+                    for phase in ("L1", "L2", "L3")
+                ),
+            ],
+        }
+    ]  # fmt: skip
+
+
+def _status(station: Station, status: str) -> tuple[str, dict[str, Any]]:
+    payload = {
+        "timestamp": _iso(time.time()),
+        "connectorStatus": status,
+        "evseId": 1,
+        "connectorId": 1,
+    }
+    return "StatusNotification", payload
+
+
+def _session_calls(station: Station) -> list[tuple[str, Any]]:
+    """The calls of one session, as (action, payload builder) pairs."""
+    st = station.state
+    st["sessions"] = st.get("sessions", 0) + 1
+    txid = f"{station.id}-{st['sessions']}"
+
+    def event(kind: str, seq: int, **extra: Any) -> Callable[[], dict[str, Any]]:
+        def build() -> dict[str, Any]:
+            now = time.time()
+            st["wh"] = st.get("wh", 0.0) + (0 if kind == "Started" else 250.0)
+            payload: dict[str, Any] = {
+                "eventType": kind,
+                "timestamp": _iso(now),
+                "triggerReason": {"Started": "Authorized", "Ended": "StopAuthorized"}.get(
+                    kind, "MeterValuePeriodic"
+                ),
+                "seqNo": seq,
+                "transactionInfo": {"transactionId": txid, **extra},
+                "meterValue": _meter_values(now, st["wh"]),
+            }
+            if kind == "Started":
+                payload["evse"] = {"id": 1, "connectorId": 1}
+                payload["idToken"] = {"idToken": BENCH_TOKEN, "type": "ISO14443"}
+            return payload
+
+        return build
+
+    calls: list[tuple[str, Any]] = [
+        ("StatusNotification", lambda: _status("Occupied")),
+        ("TransactionEvent", event("Started", 0, chargingState="Charging")),
+    ]
+    for i in range(1, UPDATES + 1):
+        calls.append(("TransactionEvent", event("Updated", i)))
+        if i % HEARTBEAT_EVERY == 0:
+            calls.append(("Heartbeat", dict))
+    calls.append(("TransactionEvent", event("Ended", UPDATES + 1, stoppedReason="Local")))
+    calls.append(("StatusNotification", lambda: _status("Available")))
+    return calls
+
+
+async def session_step(station: Station) -> None:
+    queue = station.state.get("queue")
+    if not queue:
+        queue = station.state["queue"] = _session_calls(station)
+    action, build = queue.pop(0)
+    await station.call(action, build())
+
+
+async def session_prepare(fleet: Fleet) -> None:
+    """A default tariff (so every event prices the session) and the token the stations use."""
+    import httpx
+
+    async with httpx.AsyncClient(timeout=30) as http:
+        r = await http.put(
+            f"{fleet.api('transactions')}/data/transactions/tariffs/BENCH",
+            json={"currency": "EUR", "pricePerKwh": 0.3, "pricePerMinute": 0.05,
+                  "pricePerSession": 1.0, "isDefault": True},
+        )  # fmt: skip
+        r.raise_for_status()
+        r = await http.put(
+            f"{fleet.api('evdriver')}/data/evdriver/authorizations/{BENCH_TOKEN}",
+            params={"type": "ISO14443"},
+            json={"status": "Accepted", "allowConcurrentTx": True},
+        )
+        r.raise_for_status()
+
+
 MIXES: dict[str, Mix] = {
     "heartbeat": Mix(services=("configuration",), step=heartbeat_step),
-    # "session": Mix(services=("configuration", "transactions", ...), setup=status_notifications,
-    #                step=session_step)  -- StatusNotification, TransactionEvent Started/Updated/Ended
+    "session": Mix(
+        services=("configuration", "transactions", "evdriver"),
+        step=session_step,
+        prepare=session_prepare,
+    ),
 }
 
 
@@ -529,6 +643,8 @@ async def run_load(
     fleet: Fleet, args: argparse.Namespace, mix: Mix, phases: dict[str, tuple[float, float]]
 ) -> dict[str, Any]:
     ids = [f"BENCH-{i:05d}" for i in range(1, args.stations + 1)]
+    if mix.prepare is not None:
+        await mix.prepare(fleet)
     sem = asyncio.Semaphore(args.connect_concurrency)
     log(
         f"connecting {len(ids)} stations (concurrency {args.connect_concurrency}, "

@@ -9,10 +9,10 @@ one and recomputes with :func:`fold` otherwise; both give the same state.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
 
@@ -140,3 +140,15 @@ def charging_seconds(state: TxState, at: datetime | None = None) -> float:
         return 0.0
     end = state.ended_at or (at if at is not None else state.last_event_at) or state.started_at
     return max(0.0, (end - state.started_at).total_seconds())
+
+
+_FIELDS = tuple(TxState.__dataclass_fields__)
+
+
+def from_row(row: Mapping[str, Any]) -> TxState:
+    """The state kept on a transactions row (its columns are named like the fields)."""
+    return TxState(**{f: row[f] for f in _FIELDS})
+
+
+def as_columns(state: TxState) -> dict[str, Any]:
+    return {f: getattr(state, f) for f in _FIELDS}

@@ -121,9 +121,7 @@ class ReservationOut(ApiModel):
 router = APIRouter(prefix="/data/evdriver", tags=["evdriver: data"])
 
 
-@router.get(
-    "/authorizations", response_model=Page[AuthorizationOut], response_model_by_alias=True
-)
+@router.get("/authorizations", response_model=Page[AuthorizationOut], response_model_by_alias=True)
 async def list_authorizations(
     session: SessionDep,
     status: AuthorizationStatusEnumType | None = None,

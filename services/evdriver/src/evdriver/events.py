@@ -35,7 +35,9 @@ async def on_transaction_event(service: BlockService, record: Any) -> None:
             or not isinstance(reservation_id, int)
             or isinstance(reservation_id, bool)
         ):
-            raise TypeError("stationId and transactionId (at most 36) must be strings, reservationId an integer")
+            raise TypeError(
+                "stationId and transactionId (at most 36) must be strings, reservationId an integer"
+            )
     except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
         log.warning(
             "skipped a malformed transaction event",
@@ -48,7 +50,7 @@ async def on_transaction_event(service: BlockService, record: Any) -> None:
         )
     if not found:
         log.info(
-            "transaction names an unknown reservation",
+            "transaction names an unknown reservation, or one another transaction used",
             extra={
                 "station_id": station_id,
                 "reservation_id": reservation_id,

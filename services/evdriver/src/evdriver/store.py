@@ -96,9 +96,7 @@ class Reservation(SQLModel, table=True):
     id_token_type: str = Field(max_length=20)
     group_id_token: str | None = Field(default=None, max_length=36)
     group_id_token_type: str | None = Field(default=None, max_length=20)
-    expiry_date_time: datetime = Field(
-        sa_column=Column(sa.DateTime(timezone=True), nullable=False)
-    )
+    expiry_date_time: datetime = Field(sa_column=Column(sa.DateTime(timezone=True), nullable=False))
     status: str = Field(max_length=16)
     transaction_id: str | None = Field(default=None, max_length=36)
     created_at: datetime | None = _ts(server_default=sa.func.now())
@@ -234,7 +232,11 @@ async def apply_accepted_local_list(
             ]
         )
         stmt = stmt.on_conflict_do_update(
-            index_elements=[LocalListEntry.station_id, LocalListEntry.id_token, LocalListEntry.type],
+            index_elements=[
+                LocalListEntry.station_id,
+                LocalListEntry.id_token,
+                LocalListEntry.type,
+            ],
             set_={"id_token_info": stmt.excluded.id_token_info, "updated_at": now},
         )
         await session.exec(stmt)  # type: ignore[call-overload]
@@ -322,10 +324,18 @@ async def set_reservation_status(
 async def mark_reservation_used(
     session: AsyncSession, station_id: str, reservation_id: int, transaction_id: str, now: datetime
 ) -> bool:
-    """A transaction started on this reservation. Idempotent; False for an unknown reservation."""
+    """A transaction started on this reservation. Idempotent; False for an unknown reservation
+    or one another transaction has already used (a reservation serves one transaction)."""
     stmt = (
         update(Reservation)
-        .where(col(Reservation.station_id) == station_id, col(Reservation.id) == reservation_id)
+        .where(
+            col(Reservation.station_id) == station_id,
+            col(Reservation.id) == reservation_id,
+            sa.or_(
+                col(Reservation.transaction_id).is_(None),
+                col(Reservation.transaction_id) == transaction_id,
+            ),
+        )
         .values(status=USED, transaction_id=transaction_id, updated_at=now)
     )
     result = await session.exec(stmt)  # type: ignore[call-overload]

@@ -186,13 +186,19 @@ async def test_reservations(client, answer, station):
     await answer(
         station,
         "ReserveNow",
-        {"id": 8, "expiryDateTime": expiry.isoformat(), "idToken": {"idToken": "T8", "type": "Local"}},
+        {
+            "id": 8,
+            "expiryDateTime": expiry.isoformat(),
+            "idToken": {"idToken": "T8", "type": "Local"},
+        },
         {"status": "Occupied"},
     )
     r = await client.get(f"{BASE}/reservations/{station}/7")
     assert r.status_code == 200
     out = r.json()
-    assert {k: v for k, v in out.items() if k not in ("createdAt", "updatedAt", "expiryDateTime")} == {
+    assert {
+        k: v for k, v in out.items() if k not in ("createdAt", "updatedAt", "expiryDateTime")
+    } == {
         "stationId": station,
         "id": 7,
         "evseId": 1,
@@ -207,11 +213,15 @@ async def test_reservations(client, answer, station):
     page = (await client.get(f"{BASE}/reservations", params={"stationId": station})).json()
     assert page["total"] == 2 and [i["id"] for i in page["items"]] == [7, 8]
     page = (
-        await client.get(f"{BASE}/reservations", params={"stationId": station, "status": "Occupied"})
+        await client.get(
+            f"{BASE}/reservations", params={"stationId": station, "status": "Occupied"}
+        )
     ).json()
     assert [i["id"] for i in page["items"]] == [8] and page["items"][0]["groupIdToken"] is None
     page = (
-        await client.get(f"{BASE}/reservations", params={"stationId": station, "offset": 1, "limit": 1})
+        await client.get(
+            f"{BASE}/reservations", params={"stationId": station, "offset": 1, "limit": 1}
+        )
     ).json()
     assert (page["total"], page["offset"], page["limit"], [i["id"] for i in page["items"]]) == (
         2,

@@ -136,7 +136,10 @@ async def test_contract_certificate_is_not_claimed_valid(call, session, station)
         "serialNumber": "01",
         "responderURL": "http://ocsp.example",
     }
-    for extra in ({"certificate": "-----BEGIN CERTIFICATE-----"}, {"iso15118CertificateHashData": [hash_data]}):
+    for extra in (
+        {"certificate": "-----BEGIN CERTIFICATE-----"},
+        {"iso15118CertificateHashData": [hash_data]},
+    ):
         resp = await call(station, "Authorize", authorize_req(t, "eMAID", **extra))
         assert resp == {
             "idTokenInfo": {"status": "Accepted"},

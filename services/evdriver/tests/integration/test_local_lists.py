@@ -33,7 +33,11 @@ async def test_full_then_differential_then_failed(answer, session, station):
     assert await stored(session, station) == (
         1,
         None,
-        {("A", "ISO14443"): "Accepted", ("B", "ISO14443"): "Blocked", ("C", "ISO14443"): "Accepted"},
+        {
+            ("A", "ISO14443"): "Accepted",
+            ("B", "ISO14443"): "Blocked",
+            ("C", "ISO14443"): "Accepted",
+        },
     )
 
     diff = {
@@ -45,7 +49,11 @@ async def test_full_then_differential_then_failed(answer, session, station):
     expected = (
         2,
         None,
-        {("A", "ISO14443"): "Blocked", ("C", "ISO14443"): "Accepted", ("D", "ISO14443"): "Accepted"},
+        {
+            ("A", "ISO14443"): "Blocked",
+            ("C", "ISO14443"): "Accepted",
+            ("D", "ISO14443"): "Accepted",
+        },
     )
     assert await stored(session, station) == expected
     # a redelivered answer changes nothing

@@ -114,11 +114,15 @@ async def test_reservation_status_update(answer, call, session, station):
     await answer(station, "ReserveNow", reserve(1), {"status": "Accepted"})
     await answer(station, "ReserveNow", reserve(2), {"status": "Accepted"})
     resp = await call(
-        station, "ReservationStatusUpdate", {"reservationId": 1, "reservationUpdateStatus": "Expired"}
+        station,
+        "ReservationStatusUpdate",
+        {"reservationId": 1, "reservationUpdateStatus": "Expired"},
     )
     assert resp == {}
     await call(
-        station, "ReservationStatusUpdate", {"reservationId": 2, "reservationUpdateStatus": "Removed"}
+        station,
+        "ReservationStatusUpdate",
+        {"reservationId": 2, "reservationUpdateStatus": "Removed"},
     )
     assert (await get(session, station, 1)).status == "Expired"
     assert (await get(session, station, 2)).status == "Removed"
@@ -139,6 +143,8 @@ async def test_transaction_event_marks_reservation_used(answer, sessionmaker, se
     await answer(station, "ReserveNow", reserve(6), {"status": "Accepted"})
     await on_transaction_event(service, event(station, 5, "tx-5"))
     await on_transaction_event(service, event(station, 5, "tx-5", "TransactionUpdated"))  # dup
+    # another transaction naming the same reservation does not take it over
+    await on_transaction_event(service, event(station, 5, "tx-other"))
     r = await get(session, station, 5)
     assert (r.status, r.transaction_id) == ("Used", "tx-5")
     assert (await get(session, station, 6)).status == "Accepted"
@@ -162,19 +168,27 @@ async def test_transaction_events_that_do_not_apply_are_skipped(sessionmaker, st
     # no reservation, unknown reservation, and malformed messages: none raise
     await on_transaction_event(service, event(station, None))
     await on_transaction_event(service, event(station, 12345))
-    for raw in (b"not json", b"[1,2]", b'{"reservationId": 1}', b'{"reservationId": "x",'
-                b' "stationId": "S", "transactionId": "t"}'):
+    for raw in (
+        b"not json",
+        b"[1,2]",
+        b'{"reservationId": 1}',
+        b'{"reservationId": "x", "stationId": "S", "transactionId": "t"}',
+    ):
         await on_transaction_event(service, Record(raw))
     await on_transaction_event(service, event(station, 1, "t" * 40))
 
 
-async def test_sweep_expires_only_accepted_reservations_past_expiry(
-    answer, sessionmaker, session
-):
+async def test_sweep_expires_only_accepted_reservations_past_expiry(answer, sessionmaker, session):
     station = f"IT-SW-{uuid.uuid4().hex[:6]}"
-    await answer(station, "ReserveNow", reserve(1, T0 - timedelta(seconds=1)), {"status": "Accepted"})
-    await answer(station, "ReserveNow", reserve(2, T0 + timedelta(minutes=5)), {"status": "Accepted"})
-    await answer(station, "ReserveNow", reserve(3, T0 - timedelta(seconds=1)), {"status": "Occupied"})
+    await answer(
+        station, "ReserveNow", reserve(1, T0 - timedelta(seconds=1)), {"status": "Accepted"}
+    )
+    await answer(
+        station, "ReserveNow", reserve(2, T0 + timedelta(minutes=5)), {"status": "Accepted"}
+    )
+    await answer(
+        station, "ReserveNow", reserve(3, T0 - timedelta(seconds=1)), {"status": "Occupied"}
+    )
     service = FakeService(sessionmaker, FixedClock(T0), Settings())
     assert await sweep_once(service) >= 1
     assert [(await get(session, station, i)).status for i in (1, 2, 3)] == [

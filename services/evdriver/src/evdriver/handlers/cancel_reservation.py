@@ -25,5 +25,7 @@ async def cancel_reservation_answered(
         session, station_id, req.reservation_id, store.CANCELLED, clock.now()
     )
     if not found:
-        log.info("cancelled a reservation we have no record of",
-                 extra={"reservation_id": req.reservation_id})
+        log.info(
+            "cancelled a reservation we have no record of",
+            extra={"reservation_id": req.reservation_id},
+        )

@@ -1,7 +1,9 @@
 """The transactions service: the OCPP 2.0.1 transactions block.
 
-Transactions block: TransactionEvent, MeterValues, StatusNotification; GetTransactionStatus, CostUpdated.
-Until its own issue lands, every station call of the block is answered with CALLERROR
-NotSupported (a station never waits for a reply that cannot come), and the block's
-CSMS-to-station calls already go through the generated message API and the call log.
+Turns TransactionEvents into charging sessions (their state folded from events in seqNo
+order, whatever order they arrive in; meter values; energy; cost under the tariff
+snapshotted at the start) and publishes a domain event per event on
+csms.events.transactions; stores MeterValues outside transactions and connector statuses
+from StatusNotification; keeps tariffs; sends CostUpdated at an interval. Its data API
+lives under /data/transactions.
 """

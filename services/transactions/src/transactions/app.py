@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from ocpp_schema.actions import Block
 
 from transactions import api
+from transactions.cost_updates import send_cost_updates
 from transactions.routes import ROUTES
 from transactions.settings import Settings
 
@@ -16,5 +17,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         service,
         data_routers=[api.router],
-        description="Transactions block: TransactionEvent, MeterValues, StatusNotification; GetTransactionStatus, CostUpdated.",
+        tasks=[send_cost_updates],
+        description="Charging sessions from TransactionEvents (state, meter values, energy, cost), "
+        "MeterValues, connector statuses and tariffs; GetTransactionStatus and CostUpdated.",
     )

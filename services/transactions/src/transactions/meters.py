@@ -14,7 +14,6 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-
 ENERGY_REGISTER = "Energy.Active.Import.Register"
 _WH_FACTOR = {None: Decimal(1), "Wh": Decimal(1), "kWh": Decimal(1000)}
 

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Column, Field, SQLModel, col, func, select, update
@@ -20,8 +21,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from transactions.state import EventFacts
 
 SCHEMA = "transactions"
-METER_CHUNK = 1000
-"""Rows per INSERT (PostgreSQL allows 65,535 parameters per statement)."""
 
 
 def _ts(**kw: Any) -> Any:
@@ -198,13 +197,20 @@ async def lock_transaction(
     session: AsyncSession, station_id: str, transaction_id: str
 ) -> dict[str, Any] | None:
     """The transaction's row, locked until commit (so replicas cannot interleave its events)."""
-    stmt = (
-        select(TX)
-        .where(TX.c.station_id == station_id, TX.c.transaction_id == transaction_id)
-        .with_for_update()
-    )
-    row = (await session.exec(stmt)).mappings().first()  # type: ignore[call-overload]
+    params = {"station_id": station_id, "transaction_id": transaction_id}
+    row = (await session.exec(_LOCK_TX, params=params)).mappings().first()  # type: ignore[call-overload]
     return dict(row) if row is not None else None
+
+
+# Statements of the hot path are built once: SQLAlchemy then skips building and hashing them.
+_LOCK_TX = (
+    sa.select(TX)
+    .where(
+        TX.c.station_id == sa.bindparam("station_id"),
+        TX.c.transaction_id == sa.bindparam("transaction_id"),
+    )
+    .with_for_update()
+)
 
 
 def _text(s: str) -> Any:
@@ -216,12 +222,12 @@ async def create_transaction(
     station_id: str,
     transaction_id: str,
     *,
-    started_at: datetime,
     now: datetime,
-    cost_update_interval: float,
+    next_cost_update_at: datetime | None,
 ) -> dict[str, Any] | None:
     """Insert the row with a snapshot of the station's tariff (else the default one), in one
-    statement. None when another replica created it first (then lock it)."""
+    statement. None when another replica created it first (then lock it).
+    ``next_cost_update_at`` is kept only when a tariff applies."""
     assigned = (
         select(STATION_TARIFFS.c.tariff_id)
         .where(STATION_TARIFFS.c.station_id == station_id)
@@ -239,26 +245,19 @@ async def create_transaction(
         _text("pricePerSession"),
         sa.cast(TARIFFS.c.price_per_session, sa.Text),
     )
-    next_at: Any = None
-    if cost_update_interval > 0:
-        next_at = sa.case(
-            (
-                TARIFFS.c.id.is_not(None),
-                sa.literal(
-                    started_at + timedelta(seconds=cost_update_interval),
-                    sa.DateTime(timezone=True),
-                ),
-            ),
-            else_=None,
-        )
     ts = sa.DateTime(timezone=True)
+    next_at: Any = sa.null()
+    if next_cost_update_at is not None:  # only when a tariff applies
+        next_at = sa.case(
+            (TARIFFS.c.id.is_not(None), sa.literal(next_cost_update_at, ts)), else_=sa.null()
+        )
     source = select(
         sa.literal(station_id, sa.String),
         sa.literal(transaction_id, sa.String),
         TARIFFS.c.id,
         sa.case((TARIFFS.c.id.is_not(None), snapshot), else_=None),
         TARIFFS.c.currency,
-        sa.cast(next_at, ts) if next_at is not None else sa.null(),
+        sa.cast(next_at, ts),
         sa.literal(now, ts),
         sa.literal(now, ts),
     ).select_from(one.outerjoin(TARIFFS, TARIFFS.c.id == func.coalesce(assigned, default)))
@@ -286,24 +285,57 @@ async def create_transaction(
 
 async def insert_event(session: AsyncSession, values: dict[str, Any]) -> bool:
     """Store an event; False when this (station, transaction, seqNo) is already stored."""
-    stmt = (
-        insert(EVENTS)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["station_id", "transaction_id", "seq_no"])
-        .returning(EVENTS.c.id)
-    )
-    return (await session.exec(stmt)).first() is not None  # type: ignore[call-overload]
+    result = await session.exec(_INSERT_EVENT, params=values)  # type: ignore[call-overload]
+    return result.first() is not None
+
+
+_INSERT_EVENT = (
+    insert(EVENTS)
+    .on_conflict_do_nothing(index_elements=["station_id", "transaction_id", "seq_no"])
+    .returning(EVENTS.c.id)
+)
 
 
 async def insert_meter_values(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
-    """Multi-row insert; samples already stored (same sample_key) are skipped."""
-    for i in range(0, len(rows), METER_CHUNK):
-        stmt = (
-            insert(METERS)
-            .values(list(rows[i : i + METER_CHUNK]))
-            .on_conflict_do_nothing(index_elements=["sample_key"])
-        )
-        await session.exec(stmt)  # type: ignore[call-overload]
+    """One INSERT for any number of samples; those already stored (same sample_key) are skipped.
+
+    The rows travel as one array per column and are unnested by PostgreSQL: the statement's text
+    never changes (psycopg prepares it once), unlike a multi-row VALUES list of varying length.
+    """
+    if not rows:
+        return
+    params: dict[str, list[Any]] = {c: [] for c, _ in _METER_COLUMNS}
+    for r in rows:
+        for c, _ in _METER_COLUMNS:
+            params[c].append(r[c])
+    params["signed_meter_value"] = [
+        None if v is None else orjson.dumps(v).decode() for v in params["signed_meter_value"]
+    ]
+    await session.exec(_INSERT_METERS, params=params)  # type: ignore[call-overload]
+
+
+_METER_COLUMNS = [
+    ("station_id", "varchar"),
+    ("evse_id", "int"),
+    ("transaction_id", "varchar"),
+    ("seq_no", "int"),
+    ("timestamp", "timestamptz"),
+    ("measurand", "varchar"),
+    ("phase", "varchar"),
+    ("location", "varchar"),
+    ("context", "varchar"),
+    ("unit", "varchar"),
+    ("multiplier", "int"),
+    ("value", "numeric"),
+    ("signed_meter_value", "jsonb"),
+    ("sample_key", "varchar"),
+    ("received_at", "timestamptz"),
+]
+_INSERT_METERS = sa.text(
+    f"insert into {SCHEMA}.meter_values ({', '.join(c for c, _ in _METER_COLUMNS)})"
+    f" select * from unnest({', '.join(f'cast(:{c} as {t}[])' for c, t in _METER_COLUMNS)})"
+    " on conflict (sample_key) do nothing"
+)
 
 
 _FACT_COLUMNS = [
@@ -326,7 +358,7 @@ async def event_facts(
     session: AsyncSession, station_id: str, transaction_id: str
 ) -> list[EventFacts]:
     stmt = (
-        select(*(EVENTS.c[c] for c in _FACT_COLUMNS))
+        sa.select(*(EVENTS.c[c] for c in _FACT_COLUMNS))
         .where(EVENTS.c.station_id == station_id, EVENTS.c.transaction_id == transaction_id)
         .order_by(EVENTS.c.seq_no)
     )
@@ -335,7 +367,17 @@ async def event_facts(
 
 
 async def update_transaction(session: AsyncSession, pk: int, values: dict[str, Any]) -> None:
-    await session.exec(update(TX).where(TX.c.id == pk).values(**values))  # type: ignore[call-overload]
+    stmt = _UPDATE_TX.get(frozenset(values))
+    if stmt is None:
+        stmt = _UPDATE_TX[frozenset(values)] = (
+            update(TX)
+            .where(TX.c.id == sa.bindparam("_pk"))
+            .values({k: sa.bindparam(k, type_=TX.c[k].type) for k in values})
+        )
+    await session.exec(stmt, params={**values, "_pk": pk})  # type: ignore[call-overload]
+
+
+_UPDATE_TX: dict[frozenset[str], Any] = {}
 
 
 # --- CostUpdated -------------------------------------------------------------------------
@@ -449,9 +491,7 @@ async def list_transactions(
     session: AsyncSession, *, offset: int, limit: int, **filters: Any
 ) -> tuple[list[Transaction], int]:
     where = _tx_filters(**filters)
-    total = (
-        await session.exec(select(func.count()).select_from(Transaction).where(*where))
-    ).one()
+    total = (await session.exec(select(func.count()).select_from(Transaction).where(*where))).one()
     rows = (
         await session.exec(
             select(Transaction).where(*where).order_by(*_newest_first()).offset(offset).limit(limit)

@@ -1,0 +1,216 @@
+"""A fresh PostgreSQL database per test session, migrated with Alembic.
+
+csms_runtime.idtokens reads evdriver.id_tokens: the evdriver migrations create it; when they
+cannot run, the contract's columns are created here so the transactions tests stand alone.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from csms_devstack.stack import Stack
+from csms_runtime import db
+from csms_runtime.clock import FixedClock
+from csms_runtime.migrate import upgrade
+from ocpp_schema.v201 import TransactionEventRequest
+from sqlalchemy.engine import make_url
+from transactions import store
+from transactions.handlers.transaction_event import transaction_event
+from transactions.settings import Settings
+
+ID_TOKENS_CONTRACT = """
+create schema if not exists evdriver;
+create table if not exists evdriver.id_tokens (
+    id_token varchar(36) not null, type varchar(20) not null, status varchar(32) not null,
+    cache_expiry_date_time timestamptz, charging_priority int, language1 varchar(8),
+    language2 varchar(8), group_id_token varchar(36), group_id_token_type varchar(20),
+    personal_message jsonb, allow_concurrent_tx bool not null default false,
+    primary key (id_token, type)
+)
+"""
+
+
+def _plain(url: str, database: str | None = None) -> str:
+    u = make_url(url).set(drivername="postgresql")
+    if database:
+        u = u.set(database=database)
+    return u.render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    stack = Stack()
+    base = make_url(stack.start_postgres())
+    url = base.set(database=f"csms_tx_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
+    upgrade(url, ["transactions"])
+    try:
+        upgrade(url, ["evdriver"])
+    except Exception:  # evdriver's migrations are not ours; the contract table is enough
+        pass
+    with psycopg.connect(_plain(url), autocommit=True) as conn:
+        conn.execute(ID_TOKENS_CONTRACT)
+    yield url
+    with psycopg.connect(_plain(url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{make_url(url).database}" with (force)')
+    stack.stop()
+
+
+@pytest.fixture(scope="session")
+async def engine(database_url):
+    engine = db.make_engine(database_url, schema="transactions")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sessionmaker(engine):
+    return db.make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessionmaker) -> AsyncIterator:
+    async with sessionmaker() as s:
+        yield s
+
+
+class FakePublisher:
+    def __init__(self) -> None:
+        self.emitted: list[tuple[str, str, bytes, dict[str, str]]] = []
+
+    async def emit(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        self.emitted.append((topic, key, value, headers))
+
+
+@pytest.fixture
+def publisher() -> FakePublisher:
+    return FakePublisher()
+
+
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+def event(
+    tid: str,
+    seq: int,
+    event_type: str,
+    at: datetime,
+    *,
+    trigger: str = "MeterValuePeriodic",
+    charging_state: str | None = None,
+    wh: float | None = None,
+    unit: str | None = None,
+    extra_samples: list[dict[str, Any]] | None = None,
+    id_token: str | None = None,
+    token_type: str = "ISO14443",
+    evse: tuple[int, int] | None = None,
+    stopped_reason: str | None = None,
+    offline: bool | None = None,
+    reservation_id: int | None = None,
+    remote_start_id: int | None = None,
+    time_spent_charging: int | None = None,
+) -> TransactionEventRequest:
+    info: dict[str, Any] = {"transactionId": tid}
+    if charging_state:
+        info["chargingState"] = charging_state
+    if stopped_reason:
+        info["stoppedReason"] = stopped_reason
+    if remote_start_id is not None:
+        info["remoteStartId"] = remote_start_id
+    if time_spent_charging is not None:
+        info["timeSpentCharging"] = time_spent_charging
+    body: dict[str, Any] = {
+        "eventType": event_type,
+        "timestamp": at.isoformat(),
+        "triggerReason": trigger,
+        "seqNo": seq,
+        "transactionInfo": info,
+    }
+    samples: list[dict[str, Any]] = []
+    if wh is not None:
+        sv: dict[str, Any] = {"value": wh}
+        if unit:
+            sv["unitOfMeasure"] = {"unit": unit}
+        samples.append(sv)
+    samples += extra_samples or []
+    if samples:
+        body["meterValue"] = [{"timestamp": at.isoformat(), "sampledValue": samples}]
+    if id_token:
+        body["idToken"] = {"idToken": id_token, "type": token_type}
+    if evse:
+        body["evse"] = {"id": evse[0], "connectorId": evse[1]}
+    if offline is not None:
+        body["offline"] = offline
+    if reservation_id is not None:
+        body["reservationId"] = reservation_id
+    return TransactionEventRequest.model_validate(body)
+
+
+@pytest.fixture
+def send(sessionmaker, publisher):
+    """Run the TransactionEvent handler in its own session, as the dispatcher does."""
+
+    async def _send(
+        req: TransactionEventRequest, station_id: str, *, settings: Settings | None = None
+    ) -> dict[str, Any]:
+        async with sessionmaker() as s:
+            resp = await transaction_event(
+                req,
+                station_id=station_id,
+                session=s,
+                clock=FixedClock(T0 + timedelta(hours=1)),
+                settings=settings or Settings(),
+                publisher=publisher,
+            )
+        return resp.model_dump(by_alias=True, exclude_none=True, mode="json")
+
+    return _send
+
+
+@pytest.fixture
+def make_event():
+    return event
+
+
+async def fetch_tx(sessionmaker, station_id: str, tid: str) -> dict[str, Any]:
+    async with sessionmaker() as s:
+        row = await store.lock_transaction(s, station_id, tid)
+        await s.commit()
+    assert row is not None
+    return row
+
+
+@pytest.fixture
+def tx_row(sessionmaker):
+    async def _get(station_id: str, tid: str) -> dict[str, Any]:
+        return await fetch_tx(sessionmaker, station_id, tid)
+
+    return _get
+
+
+@pytest.fixture
+async def tariffs(sessionmaker):
+    """Set tariffs (and start from none: the default tariff is global)."""
+
+    async def _put(tariff_id: str, station_ids: list[str], *, default: bool = False, **prices):
+        async with sessionmaker() as s:
+            return await store.put_tariff(
+                s,
+                tariff_id,
+                currency=prices.pop("currency", "EUR"),
+                price_per_kwh=Decimal(prices.pop("kwh", "0")),
+                price_per_minute=Decimal(prices.pop("minute", "0")),
+                price_per_session=Decimal(prices.pop("session", "0")),
+                is_default=default,
+                station_ids=station_ids,
+                now=T0,
+            )
+
+    async with sessionmaker() as s:
+        await s.exec(sa.delete(store.TARIFFS))
+        await s.commit()
+    return _put

@@ -7,7 +7,7 @@ import io
 import uuid
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 from csms_e2e.sessions import at, energy, transaction_event
 from csms_e2e.station import connect, eventually, wait_online
 from ocpp.v201 import call
@@ -48,16 +48,13 @@ async def get_transaction(http, fleet, transaction_id: str, station_id: str | No
 async def domain_events(fleet, station_id: str, until: int) -> list[dict]:
     """Read csms.events.transactions from the beginning until `until` events of the station."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=fleet.common_env["KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False
+        "csms.events.transactions",
+        bootstrap_servers=fleet.common_env["KAFKA_BOOTSTRAP_SERVERS"],
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
     )
     await consumer.start()
     try:
-        parts = [
-            TopicPartition("csms.events.transactions", p)
-            for p in await consumer.partitions_for_topic("csms.events.transactions") or ()
-        ]
-        consumer.assign(parts)
-        await consumer.seek_to_beginning(*parts)
         found: list[dict] = []
         async with asyncio.timeout(20):
             while len(found) < until:
@@ -361,7 +358,8 @@ async def test_vendor_measurands_and_units_are_stored_as_sent(fleet, http):
                 ],
             },
         ]
-        await cp.call(ev)
+        # the ocpp library checks its own calls against the closed enum: a vendor station doesn't
+        await cp.call(ev, skip_schema_validation=True)
         await cp.call(
             call.MeterValues(
                 evse_id=2,
@@ -377,7 +375,8 @@ async def test_vendor_measurands_and_units_are_stored_as_sent(fleet, http):
                         ],
                     }
                 ],
-            )
+            ),
+            skip_schema_validation=True,
         )
     tx = await get_transaction(http, fleet, txid)
     stored = {(m["measurand"], m["unit"], m["value"]) for m in tx["meterValues"]}

@@ -92,12 +92,16 @@ async def test_block_without_handlers_answers_not_supported(fleet):
     async with connect(fleet.station_url("E2E-NS-1"), "E2E-NS-1") as cp:
         try:
             await cp.call(
-                call.Authorize(id_token={"id_token": "TAG1", "type": "ISO14443"}), suppress=False
+                call.SecurityEventNotification(
+                    type="StartupOfTheDevice", timestamp="2026-11-21T10:00:00Z"
+                ),
+                suppress=False,
             )
         except NotSupportedError:
             pass
         else:
             raise AssertionError(
-                "Authorize should be answered with NotSupported until evdriver implements it"
+                "SecurityEventNotification should be answered with NotSupported until reporting "
+                "implements it"
             )
         assert (await cp.call(call.Heartbeat())).current_time

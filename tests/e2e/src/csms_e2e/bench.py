@@ -264,14 +264,13 @@ def _meter_values(now: float, wh: float) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _status(station: Station, status: str) -> tuple[str, dict[str, Any]]:
-    payload = {
+def _status(status: str) -> dict[str, Any]:
+    return {
         "timestamp": _iso(time.time()),
         "connectorStatus": status,
         "evseId": 1,
         "connectorId": 1,
     }
-    return "StatusNotification", payload
 
 
 def _session_calls(station: Station) -> list[tuple[str, Any]]:
@@ -718,7 +717,14 @@ async def run_load(
         _, stuck = await asyncio.wait(loops, timeout=args.duration + args.call_timeout + 10)
         for t in stuck:
             t.cancel()
-        await asyncio.gather(*loops, return_exceptions=True)
+        crashed = [
+            r
+            for r in await asyncio.gather(*loops, return_exceptions=True)
+            if isinstance(r, Exception)
+        ]
+        if crashed:
+            log(f"{len(crashed)} station loops crashed, e.g. {crashed[0]!r}")
+            stats.errors[f"loadgen: {type(crashed[0]).__name__}"] += len(crashed)
         ticker.cancel()
         fleet_means = metric_means(metrics_before, await scrape(fleet))
         pg_after_t = time.perf_counter()

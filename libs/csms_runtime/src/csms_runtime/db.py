@@ -11,12 +11,17 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import orjson
 from fastapi import Depends, Request
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 SessionMaker = async_sessionmaker[AsyncSession]
+
+
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
 
 
 def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> AsyncEngine:
@@ -26,8 +31,13 @@ def make_engine(url: str, *, schema: str | None = None, pool_size: int = 10) -> 
         # No overflow: connections beyond the pool would be opened and closed per batch (churn
         # that cost Postgres 40% of a core in make bench). Callers bound their concurrency instead.
         max_overflow=0,
-        pool_pre_ping=True,
+        # No pre-ping: it is a round trip per checkout, i.e. per station call. A connection that
+        # died (database restart, failover) fails one statement; SQLAlchemy then invalidates the
+        # whole pool, the call is answered InternalError, and the station retries it.
+        pool_pre_ping=False,
         pool_recycle=1800,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
     )
     if schema:
         engine = engine.execution_options(schema_translate_map={None: schema})

@@ -61,6 +61,9 @@ ITEM_KEYS = {"type", "$ref", "maxLength"}
 # transaction's data. Keep in step with ocpp_schema.validation.OPEN_ENUMS (a test checks).
 OPEN_ENUMS = {"MeasurandEnumType"}
 
+# OCPP 2.0.1 Part 2 defines ``integer`` as 32-bit signed; the schemas leave most unbounded.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+
 # Names a field may not take: they would shadow BaseModel members or names that later
 # annotations in the same class body need.
 RESERVED_FIELD_NAMES = {
@@ -244,6 +247,9 @@ class ModuleWriter:
         if "maxLength" in items:
             self.imports.update(("Annotated",))
             return f"Annotated[{base}, Field(max_length={items['maxLength']})]"
+        if base == "int":
+            self.imports.update(("Annotated",))
+            return f"Annotated[int, Field(ge={INT32_MIN}, le={INT32_MAX})]"
         return base
 
     def field_type(self, prop: dict[str, Any], where: str) -> tuple[str, list[str]]:
@@ -274,9 +280,10 @@ class ModuleWriter:
                 constraints.append(f"max_length={prop['maxLength']}")
             return annotation, constraints
         if kind in ("integer", "number"):
+            int32 = {"minimum": INT32_MIN, "maximum": INT32_MAX}
             for keyword_, arg in (("minimum", "ge"), ("maximum", "le")):
-                if keyword_ in prop:
-                    limit = prop[keyword_]
+                if keyword_ in prop or kind == "integer":
+                    limit = prop.get(keyword_, int32[keyword_])
                     if kind == "integer" and float(limit).is_integer():
                         limit = int(limit)  # the schemas write integer bounds as 0.0
                     constraints.append(f"{arg}={limit!r}")

@@ -297,3 +297,23 @@ def test_vendor_measurand_and_unit_are_accepted_as_sent():
     payload["meterValue"][0]["sampledValue"][1]["phase"] = "L9"
     with pytest.raises(PropertyConstraintViolationError):
         validate_request("MeterValues", payload)
+
+
+def test_integers_are_32_bit_as_the_spec_defines():
+    event = {
+        "eventType": "Updated",
+        "timestamp": "2026-11-21T10:00:00Z",
+        "triggerReason": "MeterValuePeriodic",
+        "seqNo": 2**31 - 1,
+        "transactionInfo": {"transactionId": "T1"},
+    }
+    validate_request("TransactionEvent", event)
+    event["seqNo"] = 2**31
+    with pytest.raises(PropertyConstraintViolationError) as info:
+        validate_request("TransactionEvent", event)
+    assert info.value.details["field"] == "seqNo"
+    event["seqNo"] = 0
+    event["evse"] = {"id": -(2**31) - 1}
+    with pytest.raises(PropertyConstraintViolationError) as info:
+        validate_request("TransactionEvent", event)
+    assert info.value.details["field"] == "evse.id"

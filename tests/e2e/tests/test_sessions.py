@@ -7,9 +7,11 @@ import io
 import uuid
 
 import orjson
+import pytest
 from aiokafka import AIOKafkaConsumer
 from csms_e2e.sessions import at, energy, transaction_event
 from csms_e2e.station import connect, eventually, wait_online
+from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.v201 import call
 
 BOOT = call.BootNotification(charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp")
@@ -391,3 +393,38 @@ async def test_vendor_measurands_and_units_are_stored_as_sent(fleet, http):
     assert [(m["evseId"], m["measurand"], m["unit"], m["value"]) for m in outside["items"]] == [
         (2, "Vendor.Odd", "x", 3)
     ]
+
+
+async def test_extreme_but_valid_values_are_answered_and_stored(fleet, http):
+    """Schema-valid edge values must be answered (never InternalError: the station would retry
+    the event for ever) and must not disturb the service."""
+    station = uid("E2E-EDGE")
+    txid = "X" * 36
+    async with connect(fleet.station_url(station), station) as cp:
+        await cp.call(BOOT)
+        frames = [
+            transaction_event(
+                "Started", 0, txid, minute=0, wh=0, evse={"id": 2**31 - 1, "connector_id": 0}
+            ),
+            transaction_event("Updated", 2**31 - 1, txid, minute=1, wh=1e15),
+            transaction_event("Updated", 3, txid, minute=2, wh=-5),
+        ]
+        far = transaction_event("Updated", 7, txid, minute=3, wh=2)
+        far.timestamp = "9999-12-31T23:59:59Z"
+        old = transaction_event("Updated", 8, txid, minute=3, wh=2)
+        old.timestamp = "1970-01-01T00:00:00Z"
+        frames += [far, old]
+        for frame in frames:
+            assert await cp.call(frame, suppress=False) is not None
+        # beyond the 32-bit integers OCPP 2.0.1 defines: refused at the router, naming the field
+        with pytest.raises(PropertyConstraintViolationError) as refused:
+            await cp.call(transaction_event("Updated", 2**40, txid, minute=2), suppress=False)
+        assert "seqNo" in str(refused.value)
+        status = call.StatusNotification(
+            timestamp="9999-12-31T23:59:59Z", connector_status="Faulted", evse_id=0, connector_id=0
+        )
+        assert await cp.call(status, suppress=False) is not None
+    tx = await get_transaction(http, fleet, txid, station)
+    assert tx["eventCount"] == 5
+    r = await http.get(f"{fleet.api('transactions')}/health")
+    assert r.status_code == 200

@@ -9,7 +9,8 @@ relative to the payload (array items as ``meterValue[0]``) and
 ``details == {"field": <path>, "rule": <rule>}``.
 
 Enums in :data:`OPEN_ENUMS` accept any string (see ADR 0007): a vendor measurand in a
-meter value is stored as sent rather than refusing the whole TransactionEvent.
+meter value is stored as sent rather than refusing the whole TransactionEvent. Integers
+without bounds get the 32-bit range OCPP 2.0.1 Part 2 defines for ``integer``.
 """
 
 from __future__ import annotations
@@ -77,6 +78,9 @@ def schema_path(action: str, kind: Kind) -> Path:
 OPEN_ENUMS = frozenset({"MeasurandEnumType"})
 """Enum definitions whose unknown values are accepted (the generator types them ``X | str``)."""
 
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+"""OCPP 2.0.1 Part 2 defines ``integer`` as 32-bit signed; the JSON schemas leave it unbounded."""
+
 
 def load_schema(action: str, kind: Kind) -> dict[str, Any]:
     """The parsed official schema (the files start with a UTF-8 BOM)."""
@@ -88,7 +92,21 @@ def effective_schema(action: str, kind: Kind) -> dict[str, Any]:
     schema = load_schema(action, kind)
     for name in OPEN_ENUMS & set(schema.get("definitions", {})):
         schema["definitions"][name].pop("enum", None)
+    _bound_integers(schema)
     return schema
+
+
+def _bound_integers(node: Any) -> None:
+    """Give every integer property without bounds the 32-bit range the spec defines."""
+    if isinstance(node, dict):
+        if node.get("type") == "integer":
+            node.setdefault("minimum", INT32_MIN)
+            node.setdefault("maximum", INT32_MAX)
+        for value in node.values():
+            _bound_integers(value)
+    elif isinstance(node, list):
+        for value in node:
+            _bound_integers(value)
 
 
 def _compile(action: str, kind: Kind, cache: dict[str, _Validator]) -> _Validator:

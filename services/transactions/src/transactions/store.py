@@ -67,7 +67,7 @@ class Transaction(SQLModel, table=True):
     charging_since: datetime | None = _ts()
     charging_state_seconds: float = 0.0
     time_spent_charging: int | None = None
-    charging_seconds: int | None = None
+    charging_seconds: int | None = Field(default=None, sa_column=Column(sa.BigInteger))
     energy_first_wh: Decimal | None = _num()
     energy_first_at: datetime | None = _ts()
     energy_first_seq: int | None = None

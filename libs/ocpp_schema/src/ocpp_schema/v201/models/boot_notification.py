@@ -176,6 +176,8 @@ class BootNotificationResponse(BaseModel):
 
     interval: int = Field(
         alias="interval",
+        ge=-2147483648,
+        le=2147483647,
         description="When &lt;&lt;cmn_registrationstatusenumtype,Status&gt;&gt; is Accepted, this contains the heartbeat interval in seconds. If the CSMS returns something other than Accepted, the value of the interval field indicates the minimum wait time before sending a next BootNotification request.",
     )
 

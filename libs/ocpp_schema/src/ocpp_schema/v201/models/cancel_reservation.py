@@ -64,6 +64,8 @@ class CancelReservationRequest(BaseModel):
 
     reservation_id: int = Field(
         alias="reservationId",
+        ge=-2147483648,
+        le=2147483647,
         description="Id of the reservation to cancel.",
     )
 

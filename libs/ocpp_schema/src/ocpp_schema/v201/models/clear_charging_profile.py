@@ -49,6 +49,8 @@ class ClearChargingProfileType(BaseModel):
     evse_id: int | None = Field(
         default=None,
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nSpecifies the id of the EVSE for which to clear charging profiles. An evseId of zero (0) specifies the charging profile for the overall Charging Station. Absence of this parameter means the clearing applies to all charging profiles that match the other criteria in the request.",
     )
 
@@ -60,6 +62,8 @@ class ClearChargingProfileType(BaseModel):
     stack_level: int | None = Field(
         default=None,
         alias="stackLevel",
+        ge=-2147483648,
+        le=2147483647,
         description="Charging_ Profile. Stack_ Level. Counter\nurn:x-oca:ocpp:uid:1:569230\nSpecifies the stackLevel for which charging profiles will be cleared, if they meet the other criteria in the request.",
     )
 
@@ -110,6 +114,8 @@ class ClearChargingProfileRequest(BaseModel):
     charging_profile_id: int | None = Field(
         default=None,
         alias="chargingProfileId",
+        ge=-2147483648,
+        le=2147483647,
         description="The Id of the charging profile to clear.",
     )
 

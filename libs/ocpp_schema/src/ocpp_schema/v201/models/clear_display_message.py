@@ -64,6 +64,8 @@ class ClearDisplayMessageRequest(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Id of the message that SHALL be removed from the Charging Station.",
     )
 

@@ -2,6 +2,7 @@
 """OCPP 2.0.1 ``ClearVariableMonitoring`` messages: ClearVariableMonitoringRequest and ClearVariableMonitoringResponse."""
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -65,7 +66,12 @@ class ClearMonitoringResultType(BaseModel):
 
     status: ClearMonitoringStatusEnumType = Field(alias="status")
 
-    id: int = Field(alias="id", description="Id of the monitor of which a clear was requested.")
+    id: int = Field(
+        alias="id",
+        ge=-2147483648,
+        le=2147483647,
+        description="Id of the monitor of which a clear was requested.",
+    )
 
     status_info: StatusInfoType | None = Field(default=None, alias="statusInfo")
 
@@ -80,7 +86,7 @@ class ClearVariableMonitoringRequest(BaseModel):
 
     custom_data: CustomDataType | None = Field(default=None, alias="customData")
 
-    id: list[int] = Field(
+    id: list[Annotated[int, Field(ge=-2147483648, le=2147483647)]] = Field(
         alias="id",
         min_length=1,
         description="List of the monitors to be cleared, identified by there Id.",

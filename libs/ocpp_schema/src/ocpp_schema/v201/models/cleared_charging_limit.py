@@ -40,7 +40,13 @@ class ClearedChargingLimitRequest(BaseModel):
 
     charging_limit_source: ChargingLimitSourceEnumType = Field(alias="chargingLimitSource")
 
-    evse_id: int | None = Field(default=None, alias="evseId", description="EVSE Identifier.")
+    evse_id: int | None = Field(
+        default=None,
+        alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
+        description="EVSE Identifier.",
+    )
 
 
 class ClearedChargingLimitResponse(BaseModel):

@@ -174,7 +174,12 @@ class CustomerInformationRequest(BaseModel):
 
     id_token: IdTokenType | None = Field(default=None, alias="idToken")
 
-    request_id: int = Field(alias="requestId", description="The Id of the request.")
+    request_id: int = Field(
+        alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
+        description="The Id of the request.",
+    )
 
     report: bool = Field(
         alias="report",

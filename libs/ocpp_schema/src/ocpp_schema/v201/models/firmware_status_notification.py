@@ -53,6 +53,8 @@ class FirmwareStatusNotificationRequest(BaseModel):
     request_id: int | None = Field(
         default=None,
         alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
         description="The request id that was provided in the\nUpdateFirmwareRequest that started this firmware update.\nThis field is mandatory, unless the message was triggered by a TriggerMessageRequest AND there is no firmware update ongoing.",
     )
 

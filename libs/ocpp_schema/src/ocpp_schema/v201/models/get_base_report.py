@@ -72,7 +72,12 @@ class GetBaseReportRequest(BaseModel):
 
     custom_data: CustomDataType | None = Field(default=None, alias="customData")
 
-    request_id: int = Field(alias="requestId", description="The Id of the request.")
+    request_id: int = Field(
+        alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
+        description="The Id of the request.",
+    )
 
     report_base: ReportBaseEnumType = Field(alias="reportBase")
 

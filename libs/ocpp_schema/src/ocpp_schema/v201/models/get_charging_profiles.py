@@ -2,6 +2,7 @@
 """OCPP 2.0.1 ``GetChargingProfiles`` messages: GetChargingProfilesRequest and GetChargingProfilesResponse."""
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -61,10 +62,12 @@ class ChargingProfileCriterionType(BaseModel):
     stack_level: int | None = Field(
         default=None,
         alias="stackLevel",
+        ge=-2147483648,
+        le=2147483647,
         description="Charging_ Profile. Stack_ Level. Counter\nurn:x-oca:ocpp:uid:1:569230\nValue determining level in hierarchy stack of profiles. Higher values have precedence over lower values. Lowest level is 0.",
     )
 
-    charging_profile_id: list[int] | None = Field(
+    charging_profile_id: list[Annotated[int, Field(ge=-2147483648, le=2147483647)]] | None = Field(
         default=None,
         alias="chargingProfileId",
         min_length=1,
@@ -125,12 +128,16 @@ class GetChargingProfilesRequest(BaseModel):
 
     request_id: int = Field(
         alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
         description="Reference identification that is to be used by the Charging Station in the &lt;&lt;reportchargingprofilesrequest, ReportChargingProfilesRequest&gt;&gt; when provided.",
     )
 
     evse_id: int | None = Field(
         default=None,
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="For which EVSE installed charging profiles SHALL be reported. If 0, only charging profiles installed on the Charging Station itself (the grid connection) SHALL be reported. If omitted, all installed charging profiles SHALL be reported.",
     )
 

@@ -79,6 +79,8 @@ class ChargingSchedulePeriodType(BaseModel):
 
     start_period: int = Field(
         alias="startPeriod",
+        ge=-2147483648,
+        le=2147483647,
         description="Charging_ Schedule_ Period. Start_ Period. Elapsed_ Time\nurn:x-oca:ocpp:uid:1:569240\nStart of the period, in seconds from the start of schedule. The value of StartPeriod also defines the stop time of the previous period.",
     )
 
@@ -90,12 +92,16 @@ class ChargingSchedulePeriodType(BaseModel):
     number_phases: int | None = Field(
         default=None,
         alias="numberPhases",
+        ge=-2147483648,
+        le=2147483647,
         description="Charging_ Schedule_ Period. Number_ Phases. Counter\nurn:x-oca:ocpp:uid:1:569242\nThe number of phases that can be used for charging. If a number of phases is needed, numberPhases=3 will be assumed unless another number is given.",
     )
 
     phase_to_use: int | None = Field(
         default=None,
         alias="phaseToUse",
+        ge=-2147483648,
+        le=2147483647,
         description="Values: 1..3, Used if numberPhases=1 and if the EVSE is capable of switching the phase connected to the EV, i.e. ACPhaseSwitchingSupported is defined and true. It’s not allowed unless both conditions above are true. If both conditions are true, and phaseToUse is omitted, the Charging Station / EVSE will make the selection on its own.",
     )
 
@@ -121,10 +127,17 @@ class CompositeScheduleType(BaseModel):
 
     evse_id: int = Field(
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="The ID of the EVSE for which the\nschedule is requested. When evseid=0, the\nCharging Station calculated the expected\nconsumption for the grid connection.",
     )
 
-    duration: int = Field(alias="duration", description="Duration of the schedule in seconds.")
+    duration: int = Field(
+        alias="duration",
+        ge=-2147483648,
+        le=2147483647,
+        description="Duration of the schedule in seconds.",
+    )
 
     schedule_start: datetime = Field(
         alias="scheduleStart",
@@ -146,6 +159,8 @@ class GetCompositeScheduleRequest(BaseModel):
 
     duration: int = Field(
         alias="duration",
+        ge=-2147483648,
+        le=2147483647,
         description="Length of the requested schedule in seconds.",
     )
 
@@ -156,6 +171,8 @@ class GetCompositeScheduleRequest(BaseModel):
 
     evse_id: int = Field(
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="The ID of the EVSE for which the schedule is requested. When evseid=0, the Charging Station will calculate the expected consumption for the grid connection.",
     )
 

@@ -2,6 +2,7 @@
 """OCPP 2.0.1 ``GetDisplayMessages`` messages: GetDisplayMessagesRequest and GetDisplayMessagesResponse."""
 
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -79,14 +80,19 @@ class GetDisplayMessagesRequest(BaseModel):
 
     custom_data: CustomDataType | None = Field(default=None, alias="customData")
 
-    id: list[int] | None = Field(
+    id: list[Annotated[int, Field(ge=-2147483648, le=2147483647)]] | None = Field(
         default=None,
         alias="id",
         min_length=1,
         description="If provided the Charging Station shall return Display Messages of the given ids. This field SHALL NOT contain more ids than set in &lt;&lt;configkey-number-of-display-messages,NumberOfDisplayMessages.maxLimit&gt;&gt;",
     )
 
-    request_id: int = Field(alias="requestId", description="The Id of this request.")
+    request_id: int = Field(
+        alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
+        description="The Id of this request.",
+    )
 
     priority: MessagePriorityEnumType | None = Field(default=None, alias="priority")
 

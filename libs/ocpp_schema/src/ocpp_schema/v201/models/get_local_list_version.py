@@ -40,6 +40,8 @@ class GetLocalListVersionResponse(BaseModel):
 
     version_number: int = Field(
         alias="versionNumber",
+        ge=-2147483648,
+        le=2147483647,
         description="This contains the current version number of the local authorization list in the Charging Station.",
     )
 

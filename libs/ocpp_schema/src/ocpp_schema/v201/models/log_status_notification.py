@@ -47,6 +47,8 @@ class LogStatusNotificationRequest(BaseModel):
     request_id: int | None = Field(
         default=None,
         alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
         description="The request id that was provided in GetLogRequest that started this log upload. This field is mandatory,\nunless the message was triggered by a TriggerMessageRequest AND there is no log upload ongoing.",
     )
 

@@ -164,6 +164,8 @@ class UnitOfMeasureType(BaseModel):
     multiplier: int | None = Field(
         default=None,
         alias="multiplier",
+        ge=-2147483648,
+        le=2147483647,
         description="Multiplier, this value represents the exponent to base 10. I.e. multiplier 3 means 10 raised to the 3rd power. Default is 0.",
     )
 
@@ -249,6 +251,8 @@ class MeterValuesRequest(BaseModel):
 
     evse_id: int = Field(
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="Request_ Body. EVSEID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:571101\nThis contains a number (&gt;0) designating an EVSE of the Charging Station. ‘0’ (zero) is used to designate the main power meter.",
     )
 

@@ -44,6 +44,8 @@ class NotifyCustomerInformationRequest(BaseModel):
 
     seq_no: int = Field(
         alias="seqNo",
+        ge=-2147483648,
+        le=2147483647,
         description="Sequence number of this message. First message starts at 0.",
     )
 
@@ -52,7 +54,12 @@ class NotifyCustomerInformationRequest(BaseModel):
         description="Timestamp of the moment this message was generated at the Charging Station.",
     )
 
-    request_id: int = Field(alias="requestId", description="The Id of the request.")
+    request_id: int = Field(
+        alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
+        description="The Id of the request.",
+    )
 
 
 class NotifyCustomerInformationResponse(BaseModel):

@@ -37,12 +37,16 @@ class EVSEType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nEVSE Identifier. This contains a number (&gt; 0) designating an EVSE of the Charging Station.",
     )
 
     connector_id: int | None = Field(
         default=None,
         alias="connectorId",
+        ge=-2147483648,
+        le=2147483647,
         description="An id to designate a specific connector (on an EVSE) by connector index number.",
     )
 
@@ -160,6 +164,8 @@ class MessageInfoType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nMaster resource identifier, unique within an exchange context. It is defined within the OCPP context as a positive Integer value (greater or equal to zero).",
     )
 
@@ -207,6 +213,8 @@ class NotifyDisplayMessagesRequest(BaseModel):
 
     request_id: int = Field(
         alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
         description="The id of the &lt;&lt;getdisplaymessagesrequest,GetDisplayMessagesRequest&gt;&gt; that requested this message.",
     )
 

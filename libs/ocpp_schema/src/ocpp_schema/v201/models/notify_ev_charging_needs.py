@@ -37,21 +37,29 @@ class ACChargingParametersType(BaseModel):
 
     energy_amount: int = Field(
         alias="energyAmount",
+        ge=-2147483648,
+        le=2147483647,
         description="AC_ Charging_ Parameters. Energy_ Amount. Energy_ Amount\nurn:x-oca:ocpp:uid:1:569211\nAmount of energy requested (in Wh). This includes energy required for preconditioning.",
     )
 
     ev_min_current: int = Field(
         alias="evMinCurrent",
+        ge=-2147483648,
+        le=2147483647,
         description="AC_ Charging_ Parameters. EV_ Min. Current\nurn:x-oca:ocpp:uid:1:569212\nMinimum current (amps) supported by the electric vehicle (per phase).",
     )
 
     ev_max_current: int = Field(
         alias="evMaxCurrent",
+        ge=-2147483648,
+        le=2147483647,
         description="AC_ Charging_ Parameters. EV_ Max. Current\nurn:x-oca:ocpp:uid:1:569213\nMaximum current (amps) supported by the electric vehicle (per phase). Includes cable capacity.",
     )
 
     ev_max_voltage: int = Field(
         alias="evMaxVoltage",
+        ge=-2147483648,
+        le=2147483647,
         description="AC_ Charging_ Parameters. EV_ Max. Voltage\nurn:x-oca:ocpp:uid:1:569214\nMaximum voltage supported by the electric vehicle",
     )
 
@@ -73,23 +81,31 @@ class DCChargingParametersType(BaseModel):
 
     ev_max_current: int = Field(
         alias="evMaxCurrent",
+        ge=-2147483648,
+        le=2147483647,
         description="DC_ Charging_ Parameters. EV_ Max. Current\nurn:x-oca:ocpp:uid:1:569215\nMaximum current (amps) supported by the electric vehicle. Includes cable capacity.",
     )
 
     ev_max_voltage: int = Field(
         alias="evMaxVoltage",
+        ge=-2147483648,
+        le=2147483647,
         description="DC_ Charging_ Parameters. EV_ Max. Voltage\nurn:x-oca:ocpp:uid:1:569216\nMaximum voltage supported by the electric vehicle",
     )
 
     energy_amount: int | None = Field(
         default=None,
         alias="energyAmount",
+        ge=-2147483648,
+        le=2147483647,
         description="DC_ Charging_ Parameters. Energy_ Amount. Energy_ Amount\nurn:x-oca:ocpp:uid:1:569217\nAmount of energy requested (in Wh). This inludes energy required for preconditioning.",
     )
 
     ev_max_power: int | None = Field(
         default=None,
         alias="evMaxPower",
+        ge=-2147483648,
+        le=2147483647,
         description="DC_ Charging_ Parameters. EV_ Max. Power\nurn:x-oca:ocpp:uid:1:569218\nMaximum power (in W) supported by the electric vehicle. Required for DC charging.",
     )
 
@@ -104,6 +120,8 @@ class DCChargingParametersType(BaseModel):
     ev_energy_capacity: int | None = Field(
         default=None,
         alias="evEnergyCapacity",
+        ge=-2147483648,
+        le=2147483647,
         description="DC_ Charging_ Parameters. EV_ Energy_ Capacity. Numeric\nurn:x-oca:ocpp:uid:1:569220\nCapacity of the electric vehicle battery (in Wh)",
     )
 
@@ -216,6 +234,8 @@ class NotifyEVChargingNeedsRequest(BaseModel):
     max_schedule_tuples: int | None = Field(
         default=None,
         alias="maxScheduleTuples",
+        ge=-2147483648,
+        le=2147483647,
         description="Contains the maximum schedule tuples the car supports per schedule.",
     )
 
@@ -223,6 +243,8 @@ class NotifyEVChargingNeedsRequest(BaseModel):
 
     evse_id: int = Field(
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="Defines the EVSE and connector to which the EV is connected. EvseId may not be 0.",
     )
 

@@ -45,12 +45,16 @@ class EVSEType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nEVSE Identifier. This contains a number (&gt; 0) designating an EVSE of the Charging Station.",
     )
 
     connector_id: int | None = Field(
         default=None,
         alias="connectorId",
+        ge=-2147483648,
+        le=2147483647,
         description="An id to designate a specific connector (on an EVSE) by connector index number.",
     )
 
@@ -132,6 +136,8 @@ class EventDataType(BaseModel):
 
     event_id: int = Field(
         alias="eventId",
+        ge=-2147483648,
+        le=2147483647,
         description="Identifies the event. This field can be referred to as a cause by other events.",
     )
 
@@ -145,6 +151,8 @@ class EventDataType(BaseModel):
     cause: int | None = Field(
         default=None,
         alias="cause",
+        ge=-2147483648,
+        le=2147483647,
         description="Refers to the Id of an event that is considered to be the cause for this event.",
     )
 
@@ -186,6 +194,8 @@ class EventDataType(BaseModel):
     variable_monitoring_id: int | None = Field(
         default=None,
         alias="variableMonitoringId",
+        ge=-2147483648,
+        le=2147483647,
         description="Identifies the VariableMonitoring which triggered the event.",
     )
 
@@ -218,6 +228,8 @@ class NotifyEventRequest(BaseModel):
 
     seq_no: int = Field(
         alias="seqNo",
+        ge=-2147483648,
+        le=2147483647,
         description="Sequence number of this message. First message starts at 0.",
     )
 

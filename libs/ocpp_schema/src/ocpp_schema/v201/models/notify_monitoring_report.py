@@ -37,12 +37,16 @@ class EVSEType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nEVSE Identifier. This contains a number (&gt; 0) designating an EVSE of the Charging Station.",
     )
 
     connector_id: int | None = Field(
         default=None,
         alias="connectorId",
+        ge=-2147483648,
+        le=2147483647,
         description="An id to designate a specific connector (on an EVSE) by connector index number.",
     )
 
@@ -123,7 +127,12 @@ class VariableMonitoringType(BaseModel):
 
     custom_data: CustomDataType | None = Field(default=None, alias="customData")
 
-    id: int = Field(alias="id", description="Identifies the monitor.")
+    id: int = Field(
+        alias="id",
+        ge=-2147483648,
+        le=2147483647,
+        description="Identifies the monitor.",
+    )
 
     transaction: bool = Field(
         alias="transaction",
@@ -139,6 +148,8 @@ class VariableMonitoringType(BaseModel):
 
     severity: int = Field(
         alias="severity",
+        ge=-2147483648,
+        le=2147483647,
         description="The severity that will be assigned to an event that is triggered by this monitor. The severity range is 0-9, with 0 as the highest and 9 as the lowest severity level.\n\nThe severity levels have the following meaning: +\n*0-Danger* +\nIndicates lives are potentially in danger. Urgent attention is needed and action should be taken immediately. +\n*1-Hardware Failure* +\nIndicates that the Charging Station is unable to continue regular operations due to Hardware issues. Action is required. +\n*2-System Failure* +\nIndicates that the Charging Station is unable to continue regular operations due to software or minor hardware issues. Action is required. +\n*3-Critical* +\nIndicates a critical error. Action is required. +\n*4-Error* +\nIndicates a non-urgent error. Action is required. +\n*5-Alert* +\nIndicates an alert event. Default severity for any type of monitoring event.  +\n*6-Warning* +\nIndicates a warning event. Action may be required. +\n*7-Notice* +\nIndicates an unusual event. No immediate action is required. +\n*8-Informational* +\nIndicates a regular operational event. May be used for reporting, measuring throughput, etc. No action is required. +\n*9-Debug* +\nIndicates information useful to developers for debugging, not useful during operations.",
     )
 
@@ -179,6 +190,8 @@ class NotifyMonitoringReportRequest(BaseModel):
 
     request_id: int = Field(
         alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
         description="The id of the GetMonitoringRequest that requested this report.",
     )
 
@@ -191,6 +204,8 @@ class NotifyMonitoringReportRequest(BaseModel):
 
     seq_no: int = Field(
         alias="seqNo",
+        ge=-2147483648,
+        le=2147483647,
         description="Sequence number of this message. First message starts at 0.",
     )
 

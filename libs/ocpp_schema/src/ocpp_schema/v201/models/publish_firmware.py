@@ -71,6 +71,8 @@ class PublishFirmwareRequest(BaseModel):
     retries: int | None = Field(
         default=None,
         alias="retries",
+        ge=-2147483648,
+        le=2147483647,
         description="This specifies how many times Charging Station must try\nto download the firmware before giving up. If this field is not\npresent, it is left to Charging Station to decide how many times it wants to retry.",
     )
 
@@ -80,11 +82,18 @@ class PublishFirmwareRequest(BaseModel):
         description="The MD5 checksum over the entire firmware file as a hexadecimal string of length 32.",
     )
 
-    request_id: int = Field(alias="requestId", description="The Id of the request.")
+    request_id: int = Field(
+        alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
+        description="The Id of the request.",
+    )
 
     retry_interval: int | None = Field(
         default=None,
         alias="retryInterval",
+        ge=-2147483648,
+        le=2147483647,
         description="The interval in seconds\nafter which a retry may be\nattempted. If this field is not\npresent, it is left to Charging\nStation to decide how long to wait\nbetween attempts.",
     )
 

@@ -59,6 +59,8 @@ class PublishFirmwareStatusNotificationRequest(BaseModel):
     request_id: int | None = Field(
         default=None,
         alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
         description="The request id that was\nprovided in the\nPublishFirmwareRequest which\ntriggered this action.",
     )
 

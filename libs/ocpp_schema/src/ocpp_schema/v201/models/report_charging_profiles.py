@@ -89,6 +89,8 @@ class ChargingSchedulePeriodType(BaseModel):
 
     start_period: int = Field(
         alias="startPeriod",
+        ge=-2147483648,
+        le=2147483647,
         description="Charging_ Schedule_ Period. Start_ Period. Elapsed_ Time\nurn:x-oca:ocpp:uid:1:569240\nStart of the period, in seconds from the start of schedule. The value of StartPeriod also defines the stop time of the previous period.",
     )
 
@@ -100,12 +102,16 @@ class ChargingSchedulePeriodType(BaseModel):
     number_phases: int | None = Field(
         default=None,
         alias="numberPhases",
+        ge=-2147483648,
+        le=2147483647,
         description="Charging_ Schedule_ Period. Number_ Phases. Counter\nurn:x-oca:ocpp:uid:1:569242\nThe number of phases that can be used for charging. If a number of phases is needed, numberPhases=3 will be assumed unless another number is given.",
     )
 
     phase_to_use: int | None = Field(
         default=None,
         alias="phaseToUse",
+        ge=-2147483648,
+        le=2147483647,
         description="Values: 1..3, Used if numberPhases=1 and if the EVSE is capable of switching the phase connected to the EV, i.e. ACPhaseSwitchingSupported is defined and true. It’s not allowed unless both conditions above are true. If both conditions are true, and phaseToUse is omitted, the Charging Station / EVSE will make the selection on its own.",
     )
 
@@ -126,12 +132,16 @@ class RelativeTimeIntervalType(BaseModel):
 
     start: int = Field(
         alias="start",
+        ge=-2147483648,
+        le=2147483647,
         description="Relative_ Timer_ Interval. Start. Elapsed_ Time\nurn:x-oca:ocpp:uid:1:569279\nStart of the interval, in seconds from NOW.",
     )
 
     duration: int | None = Field(
         default=None,
         alias="duration",
+        ge=-2147483648,
+        le=2147483647,
         description="Relative_ Timer_ Interval. Duration. Elapsed_ Time\nurn:x-oca:ocpp:uid:1:569280\nDuration of the interval, in seconds.",
     )
 
@@ -165,12 +175,16 @@ class CostType(BaseModel):
 
     amount: int = Field(
         alias="amount",
+        ge=-2147483648,
+        le=2147483647,
         description="Cost. Amount. Amount\nurn:x-oca:ocpp:uid:1:569244\nThe estimated or actual cost per kWh",
     )
 
     amount_multiplier: int | None = Field(
         default=None,
         alias="amountMultiplier",
+        ge=-2147483648,
+        le=2147483647,
         description="Cost. Amount_ Multiplier. Integer\nurn:x-oca:ocpp:uid:1:569245\nValues: -3..3, The amountMultiplier defines the exponent to base 10 (dec). The final value is determined by: amount * 10 ^ amountMultiplier",
     )
 
@@ -217,6 +231,7 @@ class SalesTariffEntryType(BaseModel):
         default=None,
         alias="ePriceLevel",
         ge=0,
+        le=2147483647,
         description="Sales_ Tariff_ Entry. E_ Price_ Level. Unsigned_ Integer\nurn:x-oca:ocpp:uid:1:569281\nDefines the price level of this SalesTariffEntry (referring to NumEPriceLevels). Small values for the EPriceLevel represent a cheaper TariffEntry. Large values for the EPriceLevel represent a more expensive TariffEntry.",
     )
 
@@ -245,6 +260,8 @@ class SalesTariffType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nSalesTariff identifier used to identify one sales tariff. An SAID remains a unique identifier for one schedule throughout a charging session.",
     )
 
@@ -258,6 +275,8 @@ class SalesTariffType(BaseModel):
     num_e_price_levels: int | None = Field(
         default=None,
         alias="numEPriceLevels",
+        ge=-2147483648,
+        le=2147483647,
         description="Sales_ Tariff. Num_ E_ Price_ Levels. Counter\nurn:x-oca:ocpp:uid:1:569284\nDefines the overall number of distinct price levels used across all provided SalesTariff elements.",
     )
 
@@ -283,7 +302,12 @@ class ChargingScheduleType(BaseModel):
 
     custom_data: CustomDataType | None = Field(default=None, alias="customData")
 
-    id: int = Field(alias="id", description="Identifies the ChargingSchedule.")
+    id: int = Field(
+        alias="id",
+        ge=-2147483648,
+        le=2147483647,
+        description="Identifies the ChargingSchedule.",
+    )
 
     start_schedule: datetime | None = Field(
         default=None,
@@ -294,6 +318,8 @@ class ChargingScheduleType(BaseModel):
     duration: int | None = Field(
         default=None,
         alias="duration",
+        ge=-2147483648,
+        le=2147483647,
         description="Charging_ Schedule. Duration. Elapsed_ Time\nurn:x-oca:ocpp:uid:1:569236\nDuration of the charging schedule in seconds. If the duration is left empty, the last period will continue indefinitely or until end of the transaction if chargingProfilePurpose = TxProfile.",
     )
 
@@ -331,11 +357,15 @@ class ChargingProfileType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nId of ChargingProfile.",
     )
 
     stack_level: int = Field(
         alias="stackLevel",
+        ge=-2147483648,
+        le=2147483647,
         description="Charging_ Profile. Stack_ Level. Counter\nurn:x-oca:ocpp:uid:1:569230\nValue determining level in hierarchy stack of profiles. Higher values have precedence over lower values. Lowest level is 0.",
     )
 
@@ -383,6 +413,8 @@ class ReportChargingProfilesRequest(BaseModel):
 
     request_id: int = Field(
         alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
         description="Id used to match the &lt;&lt;getchargingprofilesrequest, GetChargingProfilesRequest&gt;&gt; message with the resulting ReportChargingProfilesRequest messages. When the CSMS provided a requestId in the &lt;&lt;getchargingprofilesrequest, GetChargingProfilesRequest&gt;&gt;, this field SHALL contain the same value.",
     )
 
@@ -399,6 +431,8 @@ class ReportChargingProfilesRequest(BaseModel):
 
     evse_id: int = Field(
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="The evse to which the charging profile applies. If evseId = 0, the message contains an overall limit for the Charging Station.",
     )
 

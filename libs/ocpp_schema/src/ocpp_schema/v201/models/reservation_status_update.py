@@ -36,7 +36,12 @@ class ReservationStatusUpdateRequest(BaseModel):
 
     custom_data: CustomDataType | None = Field(default=None, alias="customData")
 
-    reservation_id: int = Field(alias="reservationId", description="The ID of the reservation.")
+    reservation_id: int = Field(
+        alias="reservationId",
+        ge=-2147483648,
+        le=2147483647,
+        description="The ID of the reservation.",
+    )
 
     reservation_update_status: ReservationUpdateStatusEnumType = Field(
         alias="reservationUpdateStatus",

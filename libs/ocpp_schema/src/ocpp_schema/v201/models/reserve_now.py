@@ -158,7 +158,7 @@ class ReserveNowRequest(BaseModel):
 
     custom_data: CustomDataType | None = Field(default=None, alias="customData")
 
-    id: int = Field(alias="id", description="Id of reservation.")
+    id: int = Field(alias="id", ge=-2147483648, le=2147483647, description="Id of reservation.")
 
     expiry_date_time: datetime = Field(
         alias="expiryDateTime",
@@ -172,6 +172,8 @@ class ReserveNowRequest(BaseModel):
     evse_id: int | None = Field(
         default=None,
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="This contains ID of the evse to be reserved.",
     )
 

@@ -75,6 +75,8 @@ class ResetRequest(BaseModel):
     evse_id: int | None = Field(
         default=None,
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="This contains the ID of a specific EVSE that needs to be reset, instead of the entire Charging Station.",
     )
 

@@ -3,6 +3,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -173,6 +174,8 @@ class IdTokenInfoType(BaseModel):
     charging_priority: int | None = Field(
         default=None,
         alias="chargingPriority",
+        ge=-2147483648,
+        le=2147483647,
         description="Priority from a business point of view. Default priority is 0, The range is from -9 to 9. Higher values indicate a higher priority. The chargingPriority in &lt;&lt;transactioneventresponse,TransactionEventResponse&gt;&gt; overrules this one.",
     )
 
@@ -183,7 +186,7 @@ class IdTokenInfoType(BaseModel):
         description="ID_ Token. Language1. Language_ Code\nurn:x-oca:ocpp:uid:1:569374\nPreferred user interface language of identifier user. Contains a language code as defined in &lt;&lt;ref-RFC5646,[RFC5646]&gt;&gt;.",
     )
 
-    evse_id: list[int] | None = Field(
+    evse_id: list[Annotated[int, Field(ge=-2147483648, le=2147483647)]] | None = Field(
         default=None,
         alias="evseId",
         min_length=1,
@@ -278,6 +281,8 @@ class SendLocalListRequest(BaseModel):
 
     version_number: int = Field(
         alias="versionNumber",
+        ge=-2147483648,
+        le=2147483647,
         description="In case of a full update this is the version number of the full list. In case of a differential update it is the version number of the list after the update has been applied.",
     )
 

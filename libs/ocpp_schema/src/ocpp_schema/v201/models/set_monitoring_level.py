@@ -64,6 +64,8 @@ class SetMonitoringLevelRequest(BaseModel):
 
     severity: int = Field(
         alias="severity",
+        ge=-2147483648,
+        le=2147483647,
         description="The Charging Station SHALL only report events with a severity number lower than or equal to this severity.\nThe severity range is 0-9, with 0 as the highest and 9 as the lowest severity level.\n\nThe severity levels have the following meaning: +\n*0-Danger* +\nIndicates lives are potentially in danger. Urgent attention is needed and action should be taken immediately. +\n*1-Hardware Failure* +\nIndicates that the Charging Station is unable to continue regular operations due to Hardware issues. Action is required. +\n*2-System Failure* +\nIndicates that the Charging Station is unable to continue regular operations due to software or minor hardware issues. Action is required. +\n*3-Critical* +\nIndicates a critical error. Action is required. +\n*4-Error* +\nIndicates a non-urgent error. Action is required. +\n*5-Alert* +\nIndicates an alert event. Default severity for any type of monitoring event.  +\n*6-Warning* +\nIndicates a warning event. Action may be required. +\n*7-Notice* +\nIndicates an unusual event. No immediate action is required. +\n*8-Informational* +\nIndicates a regular operational event. May be used for reporting, measuring throughput, etc. No action is required. +\n*9-Debug* +\nIndicates information useful to developers for debugging, not useful during operations.",
     )
 

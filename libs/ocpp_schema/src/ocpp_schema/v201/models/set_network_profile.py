@@ -71,6 +71,8 @@ class APNType(BaseModel):
     sim_pin: int | None = Field(
         default=None,
         alias="simPin",
+        ge=-2147483648,
+        le=2147483647,
         description="APN. SIMPIN. PIN_ Code\nurn:x-oca:ocpp:uid:1:568821\nSIM card pin code.",
     )
 
@@ -216,11 +218,15 @@ class NetworkConnectionProfileType(BaseModel):
 
     message_timeout: int = Field(
         alias="messageTimeout",
+        ge=-2147483648,
+        le=2147483647,
         description="Duration in seconds before a message send by the Charging Station via this network connection times-out.\nThe best setting depends on the underlying network and response times of the CSMS.\nIf you are looking for a some guideline: use 30 seconds as a starting point.",
     )
 
     security_profile: int = Field(
         alias="securityProfile",
+        ge=-2147483648,
+        le=2147483647,
         description="This field specifies the security profile used when connecting to the CSMS with this NetworkConnectionProfile.",
     )
 
@@ -275,6 +281,8 @@ class SetNetworkProfileRequest(BaseModel):
 
     configuration_slot: int = Field(
         alias="configurationSlot",
+        ge=-2147483648,
+        le=2147483647,
         description="Slot in which the configuration should be stored.",
     )
 

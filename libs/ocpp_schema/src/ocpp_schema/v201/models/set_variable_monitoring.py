@@ -46,12 +46,16 @@ class EVSEType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nEVSE Identifier. This contains a number (&gt; 0) designating an EVSE of the Charging Station.",
     )
 
     connector_id: int | None = Field(
         default=None,
         alias="connectorId",
+        ge=-2147483648,
+        le=2147483647,
         description="An id to designate a specific connector (on an EVSE) by connector index number.",
     )
 
@@ -125,6 +129,8 @@ class SetMonitoringDataType(BaseModel):
     id: int | None = Field(
         default=None,
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="An id SHALL only be given to replace an existing monitor. The Charging Station handles the generation of id's for new monitors.",
     )
 
@@ -144,6 +150,8 @@ class SetMonitoringDataType(BaseModel):
 
     severity: int = Field(
         alias="severity",
+        ge=-2147483648,
+        le=2147483647,
         description="The severity that will be assigned to an event that is triggered by this monitor. The severity range is 0-9, with 0 as the highest and 9 as the lowest severity level.\n\nThe severity levels have the following meaning: +\n*0-Danger* +\nIndicates lives are potentially in danger. Urgent attention is needed and action should be taken immediately. +\n*1-Hardware Failure* +\nIndicates that the Charging Station is unable to continue regular operations due to Hardware issues. Action is required. +\n*2-System Failure* +\nIndicates that the Charging Station is unable to continue regular operations due to software or minor hardware issues. Action is required. +\n*3-Critical* +\nIndicates a critical error. Action is required. +\n*4-Error* +\nIndicates a non-urgent error. Action is required. +\n*5-Alert* +\nIndicates an alert event. Default severity for any type of monitoring event.  +\n*6-Warning* +\nIndicates a warning event. Action may be required. +\n*7-Notice* +\nIndicates an unusual event. No immediate action is required. +\n*8-Informational* +\nIndicates a regular operational event. May be used for reporting, measuring throughput, etc. No action is required. +\n*9-Debug* +\nIndicates information useful to developers for debugging, not useful during operations.",
     )
 
@@ -204,6 +212,8 @@ class SetMonitoringResultType(BaseModel):
     id: int | None = Field(
         default=None,
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Id given to the VariableMonitor by the Charging Station. The Id is only returned when status is accepted. Installed VariableMonitors should have unique id's but the id's of removed Installed monitors should have unique id's but the id's of removed monitors MAY be reused.",
     )
 
@@ -219,6 +229,8 @@ class SetMonitoringResultType(BaseModel):
 
     severity: int = Field(
         alias="severity",
+        ge=-2147483648,
+        le=2147483647,
         description="The severity that will be assigned to an event that is triggered by this monitor. The severity range is 0-9, with 0 as the highest and 9 as the lowest severity level.\n\nThe severity levels have the following meaning: +\n*0-Danger* +\nIndicates lives are potentially in danger. Urgent attention is needed and action should be taken immediately. +\n*1-Hardware Failure* +\nIndicates that the Charging Station is unable to continue regular operations due to Hardware issues. Action is required. +\n*2-System Failure* +\nIndicates that the Charging Station is unable to continue regular operations due to software or minor hardware issues. Action is required. +\n*3-Critical* +\nIndicates a critical error. Action is required. +\n*4-Error* +\nIndicates a non-urgent error. Action is required. +\n*5-Alert* +\nIndicates an alert event. Default severity for any type of monitoring event.  +\n*6-Warning* +\nIndicates a warning event. Action may be required. +\n*7-Notice* +\nIndicates an unusual event. No immediate action is required. +\n*8-Informational* +\nIndicates a regular operational event. May be used for reporting, measuring throughput, etc. No action is required. +\n*9-Debug* +\nIndicates information useful to developers for debugging, not useful during operations.",
     )
 

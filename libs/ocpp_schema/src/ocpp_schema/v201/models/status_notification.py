@@ -49,11 +49,15 @@ class StatusNotificationRequest(BaseModel):
 
     evse_id: int = Field(
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="The id of the EVSE to which the connector belongs for which the the status is reported.",
     )
 
     connector_id: int = Field(
         alias="connectorId",
+        ge=-2147483648,
+        le=2147483647,
         description="The id of the connector within the EVSE for which the status is reported.",
     )
 

@@ -3,6 +3,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -174,6 +175,8 @@ class UnitOfMeasureType(BaseModel):
     multiplier: int | None = Field(
         default=None,
         alias="multiplier",
+        ge=-2147483648,
+        le=2147483647,
         description="Multiplier, this value represents the exponent to base 10. I.e. multiplier 3 means 10 raised to the 3rd power. Default is 0.",
     )
 
@@ -335,6 +338,8 @@ class TransactionType(BaseModel):
     time_spent_charging: int | None = Field(
         default=None,
         alias="timeSpentCharging",
+        ge=-2147483648,
+        le=2147483647,
         description="Transaction. Time_ Spent_ Charging. Elapsed_ Time\nurn:x-oca:ocpp:uid:1:569415\nContains the total time that energy flowed from EVSE to EV during the transaction (in seconds). Note that timeSpentCharging is smaller or equal to the duration of the transaction.",
     )
 
@@ -343,6 +348,8 @@ class TransactionType(BaseModel):
     remote_start_id: int | None = Field(
         default=None,
         alias="remoteStartId",
+        ge=-2147483648,
+        le=2147483647,
         description="The ID given to remote start request (&lt;&lt;requeststarttransactionrequest, RequestStartTransactionRequest&gt;&gt;. This enables to CSMS to match the started transaction to the given start request.",
     )
 
@@ -364,12 +371,16 @@ class EVSEType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nEVSE Identifier. This contains a number (&gt; 0) designating an EVSE of the Charging Station.",
     )
 
     connector_id: int | None = Field(
         default=None,
         alias="connectorId",
+        ge=-2147483648,
+        le=2147483647,
         description="An id to designate a specific connector (on an EVSE) by connector index number.",
     )
 
@@ -527,6 +538,8 @@ class IdTokenInfoType(BaseModel):
     charging_priority: int | None = Field(
         default=None,
         alias="chargingPriority",
+        ge=-2147483648,
+        le=2147483647,
         description="Priority from a business point of view. Default priority is 0, The range is from -9 to 9. Higher values indicate a higher priority. The chargingPriority in &lt;&lt;transactioneventresponse,TransactionEventResponse&gt;&gt; overrules this one.",
     )
 
@@ -537,7 +550,7 @@ class IdTokenInfoType(BaseModel):
         description="ID_ Token. Language1. Language_ Code\nurn:x-oca:ocpp:uid:1:569374\nPreferred user interface language of identifier user. Contains a language code as defined in &lt;&lt;ref-RFC5646,[RFC5646]&gt;&gt;.",
     )
 
-    evse_id: list[int] | None = Field(
+    evse_id: list[Annotated[int, Field(ge=-2147483648, le=2147483647)]] | None = Field(
         default=None,
         alias="evseId",
         min_length=1,
@@ -579,6 +592,8 @@ class TransactionEventRequest(BaseModel):
 
     seq_no: int = Field(
         alias="seqNo",
+        ge=-2147483648,
+        le=2147483647,
         description="Incremental sequence number, helps with determining if all messages of a transaction have been received.",
     )
 
@@ -592,18 +607,24 @@ class TransactionEventRequest(BaseModel):
     number_of_phases_used: int | None = Field(
         default=None,
         alias="numberOfPhasesUsed",
+        ge=-2147483648,
+        le=2147483647,
         description="If the Charging Station is able to report the number of phases used, then it SHALL provide it. When omitted the CSMS may be able to determine the number of phases used via device management.",
     )
 
     cable_max_current: int | None = Field(
         default=None,
         alias="cableMaxCurrent",
+        ge=-2147483648,
+        le=2147483647,
         description="The maximum current of the connected cable in Ampere (A).",
     )
 
     reservation_id: int | None = Field(
         default=None,
         alias="reservationId",
+        ge=-2147483648,
+        le=2147483647,
         description="This contains the Id of the reservation that terminates as a result of this transaction.",
     )
 
@@ -633,6 +654,8 @@ class TransactionEventResponse(BaseModel):
     charging_priority: int | None = Field(
         default=None,
         alias="chargingPriority",
+        ge=-2147483648,
+        le=2147483647,
         description="Priority from a business point of view. Default priority is 0, The range is from -9 to 9. Higher values indicate a higher priority. The chargingPriority in &lt;&lt;transactioneventresponse,TransactionEventResponse&gt;&gt; is temporarily, so it may not be set in the &lt;&lt;cmn_idtokeninfotype,IdTokenInfoType&gt;&gt; afterwards. Also the chargingPriority in &lt;&lt;transactioneventresponse,TransactionEventResponse&gt;&gt; overrules the one in &lt;&lt;cmn_idtokeninfotype,IdTokenInfoType&gt;&gt;.",
     )
 

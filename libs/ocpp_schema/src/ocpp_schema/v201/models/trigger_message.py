@@ -36,12 +36,16 @@ class EVSEType(BaseModel):
 
     id: int = Field(
         alias="id",
+        ge=-2147483648,
+        le=2147483647,
         description="Identified_ Object. MRID. Numeric_ Identifier\nurn:x-enexis:ecdm:uid:1:569198\nEVSE Identifier. This contains a number (&gt; 0) designating an EVSE of the Charging Station.",
     )
 
     connector_id: int | None = Field(
         default=None,
         alias="connectorId",
+        ge=-2147483648,
+        le=2147483647,
         description="An id to designate a specific connector (on an EVSE) by connector index number.",
     )
 

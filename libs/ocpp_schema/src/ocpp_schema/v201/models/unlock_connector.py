@@ -66,11 +66,15 @@ class UnlockConnectorRequest(BaseModel):
 
     evse_id: int = Field(
         alias="evseId",
+        ge=-2147483648,
+        le=2147483647,
         description="This contains the identifier of the EVSE for which a connector needs to be unlocked.",
     )
 
     connector_id: int = Field(
         alias="connectorId",
+        ge=-2147483648,
+        le=2147483647,
         description="This contains the identifier of the connector that needs to be unlocked.",
     )
 

@@ -116,16 +116,25 @@ class UpdateFirmwareRequest(BaseModel):
     retries: int | None = Field(
         default=None,
         alias="retries",
+        ge=-2147483648,
+        le=2147483647,
         description="This specifies how many times Charging Station must try to download the firmware before giving up. If this field is not present, it is left to Charging Station to decide how many times it wants to retry.",
     )
 
     retry_interval: int | None = Field(
         default=None,
         alias="retryInterval",
+        ge=-2147483648,
+        le=2147483647,
         description="The interval in seconds after which a retry may be attempted. If this field is not present, it is left to Charging Station to decide how long to wait between attempts.",
     )
 
-    request_id: int = Field(alias="requestId", description="The Id of this request")
+    request_id: int = Field(
+        alias="requestId",
+        ge=-2147483648,
+        le=2147483647,
+        description="The Id of this request",
+    )
 
     firmware: FirmwareType = Field(alias="firmware")
 

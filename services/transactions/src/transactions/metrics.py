@@ -2,6 +2,12 @@
 
 from prometheus_client import Counter
 
+EVENTS = Counter(
+    "csms_transaction_events",
+    "TransactionEvents handled, by eventType and whether they were new, a duplicate (redelivery "
+    "or station retry: nothing changed) or late (stored behind a higher seqNo: state refolded)",
+    ["event_type", "outcome"],
+)
 ANOMALIES = Counter(
     "csms_transaction_anomalies",
     "Transactions the CSMS saw something wrong with (kind=no_started: Updated/Ended before any Started)",

@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from transactions import meters, state, store
 from transactions.cost import Tariff, total_cost
-from transactions.metrics import ANOMALIES
+from transactions.metrics import ANOMALIES, EVENTS
 from transactions.ports import EventPublisher
 from transactions.settings import Settings
 
@@ -191,12 +191,17 @@ async def transaction_event(
             await store.insert_meter_values(session, samples)
         if row["last_seq_no"] is None or ev.seq_no > row["last_seq_no"]:
             s = state.step(state.from_row(row), ev)
+            EVENTS.labels(ev.event_type, "new").inc()
         else:  # late or out of order: recompute from every stored event
             s = state.fold(await store.event_facts(session, station_id, tx_id))
+            EVENTS.labels(ev.event_type, "late").inc()
         energy = meters.widen(_energy_of(row), meters.readings(samples, req.seq_no))
         values = _apply(row, s, energy, now)
         await store.update_transaction(session, row["id"], values)
         row.update(values)
+
+    else:
+        EVENTS.labels(ev.event_type, "duplicate").inc()
 
     info = None
     if req.id_token is not None:

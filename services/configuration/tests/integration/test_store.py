@@ -1,39 +1,25 @@
 """The station registry against a real PostgreSQL: a fresh database, migrated with Alembic."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 
-import psycopg
 import pytest
 from configuration import store
 from configuration.handlers.boot_notification import boot_notification
 from configuration.settings import Settings
-from csms_devstack.stack import Stack
+from csms_devstack.testing import migrated_database
 from csms_runtime import db, stations
 from csms_runtime.clock import FixedClock
-from csms_runtime.migrate import upgrade
 from ocpp_schema.v201 import BootNotificationRequest
-from sqlalchemy.engine import make_url
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-def database_url() -> str:
-    stack = Stack()
-    base = make_url(stack.start_postgres())
-    url = base.set(database=f"csms_it_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
-    upgrade(url, ["configuration"])
-    yield url
-    admin = (
-        make_url(url)
-        .set(drivername="postgresql", database="postgres")
-        .render_as_string(hide_password=False)
-    )
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{make_url(url).database}" with (force)')
-    stack.stop()
+def database_url() -> Iterator[str]:
+    with migrated_database(["configuration"]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,63 +1,27 @@
 """A fresh PostgreSQL database per test session, migrated with Alembic (evdriver, and
-transactions when its migration exists: idtokens.py reads transactions.transactions)."""
+transactions: idtokens.py reads transactions.transactions)."""
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
 import pytest
-from csms_devstack.stack import Stack
+from csms_devstack.testing import migrated_database
 from csms_runtime import db
 from csms_runtime.clock import FixedClock
 from csms_runtime.handlers import invoke, invoke_answer
-from csms_runtime.migrate import upgrade
 from evdriver.routes import ROUTES
 from evdriver.settings import Settings
-from sqlalchemy.engine import make_url
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
-MINIMAL_TRANSACTIONS = """
-create schema if not exists transactions;
-create table if not exists transactions.transactions (
-    station_id varchar(48) not null,
-    transaction_id varchar(36) not null,
-    id_token varchar(36),
-    id_token_type varchar(20),
-    active boolean not null default true,
-    primary key (station_id, transaction_id)
-)
-"""
-
-
-def _admin(url: str) -> str:
-    return (
-        make_url(url)
-        .set(drivername="postgresql", database="postgres")
-        .render_as_string(hide_password=False)
-    )
-
-
-def _plain(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-
 
 @pytest.fixture(scope="session")
-def database_url() -> str:
-    stack = Stack()
-    base = make_url(stack.start_postgres())
-    url = base.set(database=f"csms_it_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
-    upgrade(url, ["evdriver", "transactions"])
-    with psycopg.connect(_plain(url), autocommit=True) as conn:
-        # Until the transactions service migrates its own table, the contract columns suffice.
-        if conn.execute("select to_regclass('transactions.transactions')").fetchone()[0] is None:
-            conn.execute(MINIMAL_TRANSACTIONS)
-    yield url
-    with psycopg.connect(_admin(url), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{make_url(url).database}" with (force)')
-    stack.stop()
+def database_url() -> Iterator[str]:
+    # idtokens.py also reads transactions.transactions (ConcurrentTx)
+    with migrated_database(["evdriver", "transactions"]) as url:
+        yield url
 
 
 @pytest.fixture

@@ -1,63 +1,27 @@
-"""A fresh PostgreSQL database per test session, migrated with Alembic.
+"""A fresh PostgreSQL database per test session, migrated with Alembic (transactions, and
+evdriver: csms_runtime.idtokens reads evdriver.id_tokens)."""
 
-csms_runtime.idtokens reads evdriver.id_tokens: the evdriver migrations create it; when they
-cannot run, the contract's columns are created here so the transactions tests stand alone.
-"""
-
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from csms_devstack.stack import Stack
+from csms_devstack.testing import migrated_database
 from csms_runtime import db
 from csms_runtime.clock import FixedClock
-from csms_runtime.migrate import upgrade
 from ocpp_schema.v201 import TransactionEventRequest
-from sqlalchemy.engine import make_url
 from transactions import store
 from transactions.handlers.transaction_event import transaction_event
 from transactions.settings import Settings
 
-ID_TOKENS_CONTRACT = """
-create schema if not exists evdriver;
-create table if not exists evdriver.id_tokens (
-    id_token varchar(36) not null, type varchar(20) not null, status varchar(32) not null,
-    cache_expiry_date_time timestamptz, charging_priority int, language1 varchar(8),
-    language2 varchar(8), group_id_token varchar(36), group_id_token_type varchar(20),
-    personal_message jsonb, allow_concurrent_tx bool not null default false,
-    primary key (id_token, type)
-)
-"""
-
-
-def _plain(url: str, database: str | None = None) -> str:
-    u = make_url(url).set(drivername="postgresql")
-    if database:
-        u = u.set(database=database)
-    return u.render_as_string(hide_password=False)
-
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    stack = Stack()
-    base = make_url(stack.start_postgres())
-    url = base.set(database=f"csms_tx_{uuid.uuid4().hex[:8]}").render_as_string(hide_password=False)
-    upgrade(url, ["transactions"])
-    try:
-        upgrade(url, ["evdriver"])
-    except Exception:  # evdriver's migrations are not ours; the contract table is enough
-        pass
-    with psycopg.connect(_plain(url), autocommit=True) as conn:
-        conn.execute(ID_TOKENS_CONTRACT)
-    yield url
-    with psycopg.connect(_plain(url, "postgres"), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{make_url(url).database}" with (force)')
-    stack.stop()
+    # idtokens.py reads evdriver.id_tokens
+    with migrated_database(["evdriver", "transactions"], prefix="csms_tx") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -1,13 +1,17 @@
-"""Test helpers shared by the services' integration tests: a fresh, migrated database."""
+"""Test helpers shared by the services' integration tests: a fresh migrated database, and a
+client on a data API."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
+import httpx
 import psycopg
 from csms_runtime.migrate import upgrade
+from fastapi import APIRouter, FastAPI
 from sqlalchemy.engine import make_url
 
 from csms_devstack.stack import Stack
@@ -34,3 +38,16 @@ def migrated_database(services: list[str], prefix: str = "csms_it") -> Iterator[
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{make_url(url).database}" with (force)')
         stack.stop()
+
+
+@asynccontextmanager
+async def data_api_client(router: APIRouter, sessionmaker: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on an app with only ``router`` (a service's data API) and a session
+    factory: the API over real PostgreSQL, without Kafka."""
+    app = FastAPI()
+    app.include_router(router)
+    app.state.sessionmaker = sessionmaker
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as client:
+        yield client

@@ -5,8 +5,8 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from csms_devstack.testing import data_api_client
 from evdriver import api
-from fastapi import FastAPI
 
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 BASE = "/data/evdriver"
@@ -14,12 +14,7 @@ BASE = "/data/evdriver"
 
 @pytest.fixture
 async def client(sessionmaker):
-    app = FastAPI()
-    app.include_router(api.router)
-    app.state.sessionmaker = sessionmaker
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as c:
+    async with data_api_client(api.router, sessionmaker) as c:
         yield c
 
 

@@ -5,10 +5,9 @@ import io
 import uuid
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
+from csms_devstack.testing import data_api_client
 from csms_runtime.clock import FixedClock
-from fastapi import FastAPI
 from ocpp_schema.v201 import MeterValuesRequest, StatusNotificationRequest
 from transactions import api
 from transactions.handlers.meter_values import meter_values
@@ -21,12 +20,7 @@ BASE = "/data/transactions"
 
 @pytest.fixture
 async def client(sessionmaker):
-    app = FastAPI()
-    app.include_router(api.router)
-    app.state.sessionmaker = sessionmaker
-    async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
-    ) as c:
+    async with data_api_client(api.router, sessionmaker) as c:
         yield c
 
 

@@ -63,10 +63,13 @@ def main(argv: list[str] | None = None) -> int:
             env=env,
             cwd=ROOT,
         )
+        # SIGTERM (kill, a supervisor, make run in the background) stops everything like Ctrl-C.
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             return honcho.wait()
         except KeyboardInterrupt:
-            honcho.send_signal(signal.SIGINT)
+            honcho.send_signal(signal.SIGTERM)
             return honcho.wait()
     finally:
         stack.stop()

@@ -35,6 +35,11 @@ Figures in the JSON:
 The load generator is deliberately lean (the broker, the fleet and it share the machine):
 one asyncio process on uvloop, raw websockets frames encoded with orjson, no OCPP library.
 
+Mixes: ``heartbeat`` (Heartbeats back to back) and ``session`` (what a busy site sends: per
+station StatusNotification, TransactionEvent Started, Updated with energy, power and per-phase
+current every call, a Heartbeat every fifth Updated, Ended, StatusNotification; a default
+tariff prices every session). ``by_action`` gives p50/p95/p99 per action.
+
 A mix is the services it needs plus per-station coroutines: an optional ``setup`` run once
 after boot and a ``step`` the station runs in a loop until the time is up. Add one to
 :data:`MIXES` to load other blocks.

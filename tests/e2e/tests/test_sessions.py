@@ -278,6 +278,11 @@ async def test_duplicates_and_disorder_give_the_in_order_result(fleet, http):
     shuffled = [ev(0), ev(5), ev(4), ev(3), ev(3), ev(2), ev(1), ev(8), ev(7), ev(6), ev(8), ev(0)]
 
     a, b = uid("E2E-ORD"), uid("E2E-DIS")
+    # priced by energy and by time spent Charging, so cost depends on the order being right
+    await put_tariff(
+        http, fleet, uid("TARIFF"), currency="EUR", pricePerKwh=0.4, pricePerMinute=0.1,
+        stationIds=[a, b],
+    )  # fmt: skip
     async with connect(fleet.station_url(a), a) as cp:
         await cp.call(BOOT)
         await send_all(cp, in_order)
@@ -285,7 +290,10 @@ async def test_duplicates_and_disorder_give_the_in_order_result(fleet, http):
         await cp.call(BOOT)
         answers = await send_all(cp, shuffled)
     assert answers[3] == answers[4]  # the duplicate gets the same answer
-    assert answers[7].total_cost == answers[10].total_cost
+    assert answers[0].id_token_info["status"] == "Accepted"
+    assert answers[11].id_token_info == answers[0].id_token_info  # a late duplicate Started too
+    # the duplicate Ended is answered with the same total cost
+    assert answers[7].total_cost is not None and answers[10].total_cost is not None
 
     ta = await get_transaction(http, fleet, txid, a)
     tb = await get_transaction(http, fleet, txid, b)
@@ -312,6 +320,8 @@ async def test_duplicates_and_disorder_give_the_in_order_result(fleet, http):
     assert same(ta) == same(tb)
     assert ta["active"] is False and ta["eventCount"] == 9
     assert ta["energyWh"] == 4000 and ta["stoppedReason"] == "EVDisconnected"
+    # Charging from minute 1 to 4 and from 5 to 8: 6 minutes x 0.10 + 4 kWh x 0.40
+    assert ta["chargingSeconds"] == 360 and ta["totalCost"] == 2.20
     assert ta["chargingState"] is not None
     assert [e["seqNo"] for e in tb["events"]] == list(range(9))
 

@@ -33,7 +33,13 @@ POLL_INTERVAL = 0.2
 
 
 class Publisher(Protocol):
-    async def send(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None: ...
+    """The ``publisher`` port (csms_runtime.service.BrokerPublisher implements it)."""
+
+    async def send(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        """Publish and wait for the broker's confirmation."""
+
+    async def emit(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        """Publish; inside a consumed batch, confirmed before the batch's offsets are committed."""
 
 
 @dataclass(slots=True)

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 import orjson
+from csms_runtime.calls import Publisher
 from csms_runtime.clock import Clock
 from csms_runtime.envelope import Envelope
 from csms_runtime.idtokens import id_token_info
@@ -24,7 +25,6 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from transactions import meters, state, store
 from transactions.cost import Tariff, total_cost
 from transactions.metrics import ANOMALIES, EVENTS
-from transactions.ports import EventPublisher
 from transactions.settings import Settings
 
 
@@ -144,7 +144,7 @@ async def transaction_event(
     session: AsyncSession,
     clock: Clock,
     settings: Settings,
-    publisher: EventPublisher,
+    publisher: Publisher,
     envelope: Envelope | None = None,
 ) -> TransactionEventResponse:
     now = clock.now()

@@ -1,13 +1,16 @@
-"""The message that travels on Kafka between the router and the block services.
+"""The messages that travel on Kafka between the router and the block services.
 
 The value is compact JSON; routing metadata is repeated in headers so consumers and
-tools can filter without parsing the value. The payload appears once.
+tools can filter without parsing the value. The payload appears once. Encoding builds the
+JSON object field by field (no ``dataclasses.asdict``, which deep-copies and recurses), and
+a payload may be given as the raw JSON bytes the station sent (``orjson.Fragment``), so the
+router forwards what it validated without re-encoding it.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -28,7 +31,8 @@ class Envelope:
     kind: str
     message_id: str
     action: str
-    payload: dict[str, Any] = field(default_factory=dict)
+    payload: dict[str, Any] | orjson.Fragment = field(default_factory=dict)
+    """The OCPP payload; on the way out it may be an ``orjson.Fragment`` of raw JSON bytes."""
     tenant_id: str = "default"
     protocol: str = PROTOCOL_201
     gateway_id: str | None = None
@@ -44,7 +48,7 @@ class Envelope:
     traceparent: str | None = None
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps({k: v for k, v in asdict(self).items() if v is not None})
+        return orjson.dumps(_compact(self, _FIELD_NAMES))
 
     def headers(self) -> list[tuple[str, bytes]]:
         h = [
@@ -71,7 +75,18 @@ class Envelope:
         return cls(**{k: v for k, v in data.items() if k in _FIELDS})
 
 
-_FIELDS = frozenset(Envelope.__dataclass_fields__)
+_FIELD_NAMES = tuple(Envelope.__dataclass_fields__)
+_FIELDS = frozenset(_FIELD_NAMES)
+
+
+def _compact(obj: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The dataclass's fields that are set, as a dict (shallow: values are not copied)."""
+    out = {}
+    for name in names:
+        v = getattr(obj, name)
+        if v is not None:
+            out[name] = v
+    return out
 
 
 @dataclass(slots=True)
@@ -89,7 +104,7 @@ class ConnectionEvent:
     tenant_id: str = "default"
 
     def to_bytes(self) -> bytes:
-        return orjson.dumps({k: v for k, v in asdict(self).items() if v is not None})
+        return orjson.dumps(_compact(self, _CONN_NAMES))
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> ConnectionEvent:
@@ -97,4 +112,36 @@ class ConnectionEvent:
         return cls(**{k: v for k, v in data.items() if k in _CONN_FIELDS})
 
 
-_CONN_FIELDS = frozenset(ConnectionEvent.__dataclass_fields__)
+_CONN_NAMES = tuple(ConnectionEvent.__dataclass_fields__)
+_CONN_FIELDS = frozenset(_CONN_NAMES)
+
+
+@dataclass(slots=True)
+class GatewayAnnouncement:
+    """Published by every router on ocpp.connections (key = gateway id, header event=gateway)
+    every ``interval`` seconds while it runs, and once with ``stopped=True`` when it stops.
+
+    ``seen`` names the stations that sent any frame since the previous announcement: the
+    configuration service turns it into last-seen times (one write per announcement, not per
+    frame). A gateway that stops announcing is presumed dead: its stations are marked offline
+    after a bounded time (configuration's GATEWAY_DEAD_AFTER).
+    """
+
+    gateway_id: str
+    at: float = field(default_factory=time.time)
+    interval: float = 10.0
+    seen: list[str] = field(default_factory=list)
+    stopped: bool = False
+    event: str = "gateway"
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(_compact(self, _GW_NAMES))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> GatewayAnnouncement:
+        data = orjson.loads(raw)
+        return cls(**{k: v for k, v in data.items() if k in _GW_FIELDS})
+
+
+_GW_NAMES = tuple(GatewayAnnouncement.__dataclass_fields__)
+_GW_FIELDS = frozenset(_GW_NAMES)

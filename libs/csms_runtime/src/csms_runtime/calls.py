@@ -2,9 +2,10 @@
 
 A call is recorded in the call log, published to ocpp.out.calls (every router reads it;
 the one holding the station delivers), and resolved when the station's answer arrives on
-the service's ocpp.in.<block> topic. The answer may be consumed by any replica: that
-replica writes it to the call log, and the waiting request finds it there (or at once,
-through an in-process future, when it is the same replica).
+the service's ocpp.in.<block> topic. The answer may be consumed by any replica: the batch
+runtime writes it to the call log in the unit of work of its answer handler, and the
+waiting request finds it there (or at once, through an in-process future, when it is the
+same replica).
 """
 
 from __future__ import annotations
@@ -37,9 +38,6 @@ class Publisher(Protocol):
 
     async def send(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
         """Publish and wait for the broker's confirmation."""
-
-    async def emit(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
-        """Publish; inside a consumed batch, confirmed before the batch's offsets are committed."""
 
 
 @dataclass(slots=True)
@@ -172,28 +170,30 @@ class CallClient:
         assert entry is not None
         return entry
 
-    async def resolve(self, env: Envelope) -> None:
-        """Record a station's answer (kind result or error) to a call this service made."""
-        call_id = env.call_id or env.message_id
-        if env.kind == Kind.RESULT:
-            status, response, error = CallStatus.ANSWERED, env.payload, None
-        else:
-            status, response, error = CallStatus.ERROR, None, env.error
-        async with self.sessionmaker() as session:
-            changed = await calllog.complete(
-                session, call_id, status, response=response, error=error
-            )
-            if not changed:
-                log.info(
-                    "late or duplicate answer ignored",
-                    extra={"call_id": call_id, "station_id": env.station_id},
+    def resolved_here(
+        self,
+        call_id: str,
+        status: CallStatus,
+        response: dict[str, Any] | None,
+        error: dict[str, Any] | None,
+    ) -> None:
+        """A station's answer to a call was stored (by the batch runtime, after its commit):
+        wake the request waiting for it on this replica, if any. Other replicas read the
+        call log."""
+        fut = self._waiters.get(call_id)
+        if fut is not None and not fut.done():
+            fut.set_result(
+                CallLog(
+                    call_id=call_id,
+                    station_id="",
+                    action="",
+                    request={},
+                    status=status,
+                    response=response,
+                    error=error,
+                    created_at=datetime.now(UTC),
                 )
-                return
-            fut = self._waiters.get(call_id)
-            if fut is not None and not fut.done():
-                entry = await calllog.get(session, call_id)
-                if entry is not None:
-                    fut.set_result(entry)
+            )
 
     def _count(self, action: str, outcome: CallOutcome, started: float) -> None:
         OUTBOUND_CALLS.labels(self.service, action, str(outcome.status)).inc()

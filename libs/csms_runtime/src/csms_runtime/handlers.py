@@ -1,15 +1,24 @@
-"""The handler table: OCPP action -> (request model, response model, handler).
+"""The handler table: (protocol version, OCPP action) -> (request model, response model, handler).
 
-Handlers are plain async functions: ``async def heartbeat(req, *, clock) -> HeartbeatResponse``.
-Their keyword-only parameters name the ports they need, supplied by the dispatcher from
-``Ports``; they know nothing of Kafka or HTTP. OCPP errors are raised as
-``ocpp_schema.errors.OCPPError`` subclasses and turned into CALLERRORs at the edge.
+Handlers are plain async functions over typed ports::
 
-A service may also react to a station's *answer* to a CSMS call (SendLocalList accepted:
-store the list's version) with an answer handler,
-``async def f(req: XRequest, resp: XResponse, *, session) -> None``, registered with
-:func:`answered`. It runs on whichever replica consumes the answer, before the call log is
-completed, and must be idempotent (an answer can be delivered twice).
+    async def heartbeat(req: HeartbeatRequest, *, station: StationRef,
+                        stations: Stations, clock: Clock) -> HeartbeatResponse
+
+Their keyword-only parameters name the ports they need; the runtime supplies them for each
+record of a consumed batch (``station``, ``clock``, ``settings`` and the ports the service's
+port factory builds over the batch's unit of work). A handler returns its response, or
+``Handled(response, events=[...])`` when it produced domain events; the runtime publishes
+the events after the batch's data is committed. It never sees a session, a commit, an
+envelope, a topic or a header. OCPP errors are raised as ``ocpp_schema.errors.OCPPError``
+subclasses (before the handler writes anything) and turned into CALLERRORs at the edge.
+
+A service may also act on a station's *answer* to a CSMS call (SendLocalList accepted: store
+the list's version) with an answer handler, ``async def f(req, resp, *, station, ...)``
+registered with :func:`answered`, returning ``None`` or ``Handled(None, events=[...])``. It
+runs in the same unit of work as the call log's completion, so an operator who reads the
+answer reads the state it caused. Handlers must be idempotent: records are delivered at
+least once, and may come twice in one batch.
 """
 
 from __future__ import annotations
@@ -17,17 +26,63 @@ from __future__ import annotations
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from ocpp_schema.v201 import request_model, response_model
 from pydantic import BaseModel
 
-Handler = Callable[..., Awaitable[BaseModel]]
-AnswerHandler = Callable[..., Awaitable[None]]
+PROTOCOL_201 = "2.0.1"
+"""Handler tables are keyed by OCPP version ("2.0.1", later "1.6" and "2.1")."""
 
-PORT_NAMES = frozenset(
-    {"station_id", "tenant_id", "session", "clock", "settings", "calls", "publisher", "envelope"}
-)
+R = TypeVar("R")
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A message a handler produced for another system: published after the commit."""
+
+    topic: str
+    key: str
+    value: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundCall:
+    """A CSMS -> station call a handler decided on: sent through the call client after the
+    commit (recorded in the call log like any other call; nobody waits for its answer)."""
+
+    station_id: str
+    action: str
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Handled(Generic[R]):
+    """What a handler decided: its response plus the events and calls it produced."""
+
+    response: R
+    events: list[Event] = field(default_factory=list)
+    calls: list[OutboundCall] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class StationRef:
+    """The station a record comes from."""
+
+    id: str
+    tenant_id: str = "default"
+
+
+Handler = Callable[..., Awaitable[Any]]
+
+RUNTIME_PORTS = frozenset({"station", "clock", "settings"})
+"""Ports every handler may ask for; a service's port factory adds its own."""
+
+
+def _ports(handler: Callable[..., Any]) -> tuple[str, ...]:
+    params = inspect.signature(handler).parameters.values()
+    return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +91,8 @@ class Route:
     request: type[BaseModel]
     response: type[BaseModel]
     handler: Handler
-    ports: tuple[str, ...] = field(default=())
+    ports: tuple[str, ...]
+    protocol: str = PROTOCOL_201
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,61 +100,63 @@ class AnswerRoute:
     action: str
     request: type[BaseModel]
     response: type[BaseModel]
-    handler: AnswerHandler
-    ports: tuple[str, ...] = field(default=())
+    handler: Handler
+    ports: tuple[str, ...]
+    protocol: str = PROTOCOL_201
 
 
-def _ports(handler: Callable[..., Any]) -> tuple[str, ...]:
-    params = inspect.signature(handler).parameters.values()
-    ports = tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
-    unknown = set(ports) - PORT_NAMES
-    if unknown:
-        raise TypeError(f"handler {handler.__name__} asks for unknown ports {sorted(unknown)}")
-    return ports
-
-
-def route(action: str, handler: Handler) -> Route:
+def route(action: str, handler: Handler, *, protocol: str = PROTOCOL_201) -> Route:
     """A table row for a station->CSMS action, with the generated models of that action."""
-    return Route(action, request_model(action), response_model(action), handler, _ports(handler))
+    return Route(
+        action, request_model(action), response_model(action), handler, _ports(handler), protocol
+    )
 
 
-def answered(action: str, handler: AnswerHandler) -> AnswerRoute:
+def answered(action: str, handler: Handler, *, protocol: str = PROTOCOL_201) -> AnswerRoute:
     """A table row for a station's answer to a CSMS->station call of this block."""
     return AnswerRoute(
-        action, request_model(action), response_model(action), handler, _ports(handler)
+        action, request_model(action), response_model(action), handler, _ports(handler), protocol
     )
 
 
 class RouteTable:
+    """The routes of one service, keyed by (protocol version, action)."""
+
     def __init__(self, routes: Iterable[Route | AnswerRoute]) -> None:
         rows = list(routes)
-        self._routes = {r.action: r for r in rows if isinstance(r, Route)}
-        self._answers = {r.action: r for r in rows if isinstance(r, AnswerRoute)}
+        self._routes = {(r.protocol, r.action): r for r in rows if isinstance(r, Route)}
+        self._answers = {(r.protocol, r.action): r for r in rows if isinstance(r, AnswerRoute)}
 
-    def get(self, action: str) -> Route | None:
-        return self._routes.get(action)
+    def get(self, action: str, protocol: str = PROTOCOL_201) -> Route | None:
+        return self._routes.get((protocol, action))
 
-    def answer(self, action: str) -> AnswerRoute | None:
-        return self._answers.get(action)
+    def answer(self, action: str, protocol: str = PROTOCOL_201) -> AnswerRoute | None:
+        return self._answers.get((protocol, action))
 
     def __contains__(self, action: str) -> bool:
-        return action in self._routes
+        return (PROTOCOL_201, action) in self._routes
 
-    def actions(self) -> list[str]:
-        return sorted(self._routes)
+    def actions(self, protocol: str = PROTOCOL_201) -> list[str]:
+        return sorted(a for p, a in self._routes if p == protocol)
+
+    def port_names(self) -> set[str]:
+        """Every port some handler of the table asks for."""
+        rows: list[Route | AnswerRoute] = [*self._routes.values(), *self._answers.values()]
+        return {name for r in rows for name in r.ports}
+
+    def check_ports(self, available: Iterable[str]) -> None:
+        """Refuse, at start-up, a handler that asks for a port nobody provides."""
+        missing = self.port_names() - set(available) - RUNTIME_PORTS
+        if missing:
+            raise TypeError(f"handlers ask for ports nobody provides: {sorted(missing)}")
 
 
-async def invoke(r: Route, payload: dict[str, Any], ports: dict[str, Any]) -> dict[str, Any]:
-    """Parse the payload, run the handler, and return the response as OCPP JSON."""
-    req = r.request.model_validate(payload)
-    resp = await r.handler(req, **{name: ports[name] for name in r.ports})
-    return resp.model_dump(by_alias=True, exclude_none=True, mode="json")
+def unpack(result: Any) -> Handled[Any]:
+    """A handler's return value as ``Handled`` (a bare response has no events)."""
+    if isinstance(result, Handled):
+        return result
+    return Handled(result)
 
 
-async def invoke_answer(
-    r: AnswerRoute, request: dict[str, Any], response: dict[str, Any], ports: dict[str, Any]
-) -> None:
-    """Parse a CSMS call and the station's answer to it, and run the answer handler."""
-    req = r.request.model_validate(request)
-    resp = r.response.model_validate(response)
-    await r.handler(req, resp, **{name: ports[name] for name in r.ports})
+async def call_handler(r: Route | AnswerRoute, args: tuple[Any, ...], ports: dict[str, Any]) -> Any:
+    return await r.handler(*args, **{name: ports[name] for name in r.ports})

@@ -28,6 +28,29 @@ HANDLER_SECONDS = Histogram(
     ["service", "action"],
     buckets=LATENCY_BUCKETS,
 )
+BATCH_RECORDS = Histogram(
+    "csms_batch_records",
+    "Records per consumed batch (the unit of work)",
+    ["service"],
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+BATCH_SECONDS = Histogram(
+    "csms_batch_seconds",
+    "Time per consumed batch and stage: store (handlers, flush, commit), publish (replies, "
+    "events, broker confirmation)",
+    ["service", "stage"],
+    buckets=LATENCY_BUCKETS,
+)
+BATCH_RETRIES = Counter(
+    "csms_batch_retries",
+    "Batches retried after a failure retrying can fix (database or broker unreachable)",
+    ["service", "stage"],
+)
+DEAD_LETTERS = Counter(
+    "csms_dead_letters",
+    "Records that could not be processed, sent to ocpp.dlq.<block>",
+    ["service", "action"],
+)
 OUTBOUND_CALLS = Counter(
     "csms_outbound_calls", "CSMS-initiated calls by final status", ["service", "action", "status"]
 )

@@ -1,9 +1,25 @@
-"""The shape every block service shares, built from a handler table and data routes.
+"""The shape every block service shares, built from a handler table, ports and data routes.
 
-``create_service`` wires one FastStream Kafka consumer group on ``ocpp.in.<block>``, the
-dispatcher, the outbound-call client, the generated message API, the call log API, the
-service's data API, /health and /metrics into one FastAPI app. A service's own
-``app.py`` only names its block, its table and its routers.
+``create_service`` wires one Kafka consumer group per service over ``ocpp.in.<block>`` and
+the service's side topics (one consumer per process), the batch runtime, the outbound-call
+client, the generated message API, the call log API, the service's data API, /health and
+/metrics into one FastAPI app. A service's own ``app.py`` only names its block, its table,
+its port factory and its routers.
+
+The consumed batch is the unit of work (docs/adr/0009-batch-unit-of-work.md):
+
+1. decode every record (an envelope, or a side topic's message) and parse its request;
+2. open one database transaction, build the service's ports over it, let batch-shaped ports
+   preload what the batch needs, run every record's handler in order, flush the ports'
+   buffered writes, complete the call log, commit;
+3. only then publish the replies, domain events and dead letters, and wait for the broker's
+   confirmation; then send the calls handlers decided on, wake local waiters of the message
+   API, and commit the offsets.
+
+A failure retrying can fix (database or broker unreachable) retries the batch with backoff,
+and nothing is acknowledged meanwhile. Any other failure re-runs the batch one record per
+transaction; the record that still fails goes to ``ocpp.dlq.<block>`` with its error (the
+station gets CALLERROR InternalError at once) while the others commit.
 """
 
 from __future__ import annotations
@@ -12,13 +28,12 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from aiokafka import ConsumerRecord
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
@@ -40,47 +55,53 @@ from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from csms_runtime import db, logs, telemetry
+from csms_runtime.calllog import CallStatus
 from csms_runtime.calls import CallClient
 from csms_runtime.clock import Clock, SystemClock
 from csms_runtime.envelope import Envelope, Kind
-from csms_runtime.handlers import RouteTable, invoke, invoke_answer
+from csms_runtime.handlers import (
+    AnswerRoute,
+    Event,
+    Handled,
+    OutboundCall,
+    Route,
+    RouteTable,
+    StationRef,
+    call_handler,
+    unpack,
+)
 from csms_runtime.health import health_router
 from csms_runtime.kafka import ensure_topics
 from csms_runtime.message_api import calls_router, message_router
-from csms_runtime.metrics import HANDLER_SECONDS, MESSAGES, instrument_http
+from csms_runtime.metrics import (
+    BATCH_RECORDS,
+    BATCH_RETRIES,
+    BATCH_SECONDS,
+    DEAD_LETTERS,
+    HANDLER_SECONDS,
+    MESSAGES,
+    instrument_http,
+)
 from csms_runtime.settings import ServiceSettings
-from csms_runtime.topics import fixed_topics, topic_in, topic_out
+from csms_runtime.topics import fixed_topics, topic_dlq, topic_in, topic_out
+from csms_runtime.uow import CallLogWriter, PortFactory, Work, no_ports, unit_of_work
+from csms_runtime.uow import retryable as is_retryable
 
 log = logging.getLogger(__name__)
 
+RETRY_BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+
 
 async def _raw_body(msg: Any) -> Any:
-    """Decoder that leaves bodies as bytes: envelopes are parsed once, by the dispatcher."""
+    """Decoder that leaves bodies as bytes: records are parsed once, by the runtime."""
     return msg.body
 
 
-# Confirmations of messages emitted while handling the current station's frames: awaited
-# before the consumed batch's offsets are committed.
-_pending_confirms: ContextVar[list[asyncio.Future[Any]] | None] = ContextVar(
-    "pending_confirms", default=None
-)
-
-
 class BrokerPublisher:
-    """The Publisher port over a FastStream broker."""
+    """Publishing over the service's FastStream broker (the ``calls`` client uses it too)."""
 
     def __init__(self, broker: KafkaBroker) -> None:
         self.broker = broker
-
-    async def emit(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
-        """Publish without waiting for the broker; inside a consumed batch the service waits for
-        the confirmation before committing offsets (at-least-once), elsewhere it waits here."""
-        fut = await self.send_nowait(topic, key, value, headers)
-        pending = _pending_confirms.get()
-        if pending is None:
-            await fut
-        else:
-            pending.append(fut)
 
     async def send(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
         await self.broker.publish(value, topic, key=key.encode(), headers=headers)
@@ -93,13 +114,49 @@ class BrokerPublisher:
         )
 
 
-@dataclass
-class ExtraSubscription:
-    """Another topic a service consumes (e.g. configuration reads ocpp.connections)."""
+@dataclass(frozen=True)
+class Subscription:
+    """A side topic the service consumes in the same consumer and unit of work as its own.
+
+    ``decode`` turns a record's value into the message (raising ``ValueError``/``TypeError``/
+    ``KeyError`` when it is malformed: such a record goes to the dead-letter topic);
+    ``handler`` is ``async def f(message, *, <ports>) -> None | Handled[None]``; ``station``
+    names the station a message concerns (for logs and ``preload``)."""
 
     topic: str
-    group_id: str
-    handle: Callable[[BlockService, ConsumerRecord], Awaitable[None]]
+    decode: Callable[[bytes], Any]
+    handler: Callable[..., Awaitable[Any]]
+    station: Callable[[Any], str] = lambda m: ""
+    ports: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        import inspect
+
+        params = inspect.signature(self.handler).parameters.values()
+        names = tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
+        object.__setattr__(self, "ports", names)
+
+
+@dataclass(slots=True)
+class Item:
+    """One consumed record on its way through the batch."""
+
+    record: ConsumerRecord
+    work: Work | None = None
+    env: Envelope | None = None
+    route: Route | AnswerRoute | None = None
+    sub: Subscription | None = None
+    reply: Envelope | None = None
+    """Decided before the unit of work (e.g. FormatViolation) or by the handler."""
+    events: list[Event] = field(default_factory=list)
+    calls: list[OutboundCall] = field(default_factory=list)
+    dead: str | None = None
+    """Why the record goes to the dead-letter topic (set when it cannot be processed)."""
+    outcome: str = "ok"
+
+
+class Retry(Exception):
+    """The batch failed for a reason retrying can fix."""
 
 
 @dataclass
@@ -107,6 +164,8 @@ class BlockService:
     block: Block
     settings: ServiceSettings
     routes: RouteTable
+    ports: PortFactory = no_ports
+    subscriptions: Sequence[Subscription] = ()
     clock: Clock = field(default_factory=SystemClock)
 
     def __post_init__(self) -> None:
@@ -115,9 +174,6 @@ class BlockService:
             self.settings.database_url, schema=self.name, pool_size=self.settings.db_pool_size
         )
         self.sessionmaker = db.make_sessionmaker(self.engine)
-        # Stations of a batch run concurrently, but no more at once than the pool has connections
-        # (the HTTP API keeps a few of its own).
-        self._station_slots = asyncio.Semaphore(max(1, self.settings.db_pool_size - 4))
         tracer_provider = telemetry.setup(
             self.settings.otel_service_name or self.name, self.settings.otel_exporter_otlp_endpoint
         )
@@ -125,7 +181,7 @@ class BlockService:
         self.broker = KafkaBroker(
             self.settings.kafka_bootstrap_servers,
             client_id=f"csms-{self.name}",
-            linger_ms=2,
+            linger_ms=self.settings.kafka_linger_ms,
             max_batch_size=256 * 1024,
             middlewares=(
                 KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
@@ -140,88 +196,137 @@ class BlockService:
             self.name, self.sessionmaker, self.engine, self.publisher, self.settings.call_timeout
         )
         self._station_actions = {a.name for a in actions_of(self.block, Direction.CS_TO_CSMS)}
-        self.broker.subscriber(
-            topic_in(self.block),
+        self._subs = {s.topic: s for s in self.subscriptions}
+        self._topic_in = topic_in(self.block)
+        self._dlq = topic_dlq(self.block)
+        self._last_batch = time.monotonic()
+        self._pacer: asyncio.Task[None] | None = None
+        self._background: set[asyncio.Task[Any]] = set()
+        self.subscriber = self.broker.subscriber(
+            self._topic_in,
+            *self._subs,
             group_id=f"csms.{self.name}",
             group_instance_id=self.settings.kafka_group_instance_id,
             batch=True,
             max_records=self.settings.consumer_batch_max,
-            batch_timeout_ms=100,
+            batch_timeout_ms=self.settings.consumer_batch_timeout_ms,
             fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
             auto_offset_reset="earliest",
             session_timeout_ms=10_000,
             heartbeat_interval_ms=1_000,
-            ack_policy=AckPolicy.ACK,
+            ack_policy=AckPolicy.MANUAL,
             decoder=_raw_body,
-        )(self._on_batch)
+        )
+        self.subscriber(self._on_batch)
 
-    def subscribe(self, sub: ExtraSubscription) -> None:
-        async def on_batch(body: Any, msg: KafkaMessage) -> None:
-            for record in msg.raw_message:
-                try:
-                    await sub.handle(self, record)
-                except Exception:
-                    log.exception("failed to handle a message", extra={"topic": sub.topic})
+    async def check_ports(self) -> None:
+        """Refuse to start when a handler asks for a port the factory does not build."""
+        async with self.engine.connect() as conn:
+            names = set(self.ports(conn))
+        self.routes.check_ports(names)
+        for sub in self.subscriptions:
+            missing = set(sub.ports) - names - {"station", "clock", "settings"}
+            if missing:
+                raise TypeError(f"{sub.topic} handler asks for unknown ports {sorted(missing)}")
 
-        self.broker.subscriber(
-            sub.topic,
-            group_id=sub.group_id,
-            batch=True,
-            auto_offset_reset="earliest",
-            batch_timeout_ms=100,
-            fetch_max_wait_ms=self.settings.kafka_fetch_max_wait_ms,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
-            ack_policy=AckPolicy.ACK,
-            decoder=_raw_body,
-        )(on_batch)
+    # ---- the batch -------------------------------------------------------------------
 
     async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
         records: Sequence[ConsumerRecord] = msg.raw_message  # type: ignore[assignment]
-        per_station: dict[bytes | None, list[ConsumerRecord]] = defaultdict(list)
-        for record in records:
-            per_station[record.key].append(record)
-        pending = await asyncio.gather(*(self._run_station(rs) for rs in per_station.values()))
-        confirms = [f for futures in pending for f in futures]
-        if confirms:
-            await asyncio.gather(*confirms)
+        self._last_batch = time.monotonic()
+        self._pace(fast=True)
+        await self.process(records)
+        await msg.ack()
 
-    async def _run_station(self, records: list[ConsumerRecord]) -> list[asyncio.Future[Any]]:
-        async with self._station_slots:
-            return await self._run_station_records(records)
+    async def process(self, records: Sequence[ConsumerRecord]) -> None:
+        """Handle a consumed batch: store, then answer, emit and confirm (see module doc)."""
+        started = time.perf_counter()
+        BATCH_RECORDS.labels(self.name).observe(len(records))
+        items = [self._decode(r) for r in records]
+        live = [it for it in items if it.dead is None and it.work is not None]
+        completions = await self._store(live)
+        stored = time.perf_counter()
+        BATCH_SECONDS.labels(self.name, "store").observe(stored - started)
+        await self._until_done("publish", lambda: self._publish(items))
+        for c in completions:
+            self.calls.resolved_here(c.call_id, c.status, c.response, c.error)
+        for it in items:
+            for oc in it.calls:
+                self._spawn_call(oc)
+            if it.env is not None:
+                MESSAGES.labels(self.name, it.env.action, it.env.kind, it.outcome).inc()
+        BATCH_SECONDS.labels(self.name, "publish").observe(time.perf_counter() - stored)
 
-    async def _run_station_records(
-        self, records: list[ConsumerRecord]
-    ) -> list[asyncio.Future[Any]]:
-        confirms: list[asyncio.Future[Any]] = []
-        _pending_confirms.set(confirms)
-        for record in records:
-            reply = await self.handle_record(record)
-            if reply is not None and reply.gateway_id:
-                confirms.append(
-                    await self.publisher.send_nowait(
-                        topic_out(reply.gateway_id),
-                        reply.station_id,
-                        reply.to_bytes(),
-                        {k: v.decode() for k, v in reply.headers()},
-                    )
-                )
-        return confirms
-
-    async def handle_record(self, record: ConsumerRecord) -> Envelope | None:
-        """Handle one frame from a station; return the reply to publish, if any."""
+    async def _store(self, items: list[Item]) -> list[Any]:
+        """Run the handlers of ``items`` and commit what they decided: all in one unit of work,
+        or, when one of them cannot be processed, one unit of work per record."""
+        if not items:
+            return []
         try:
-            env = Envelope.from_bytes(record.value)
-        except Exception:
-            log.error("dropped an unreadable envelope", extra={"offset": record.offset})
-            MESSAGES.labels(self.name, "unknown", "unknown", "failed").inc()
-            return None
-        logs.station_id_var.set(env.station_id)
-        logs.action_var.set(env.action)
-        ctx = telemetry.context_from(env.traceparent)
+            return await self._until_done("store", lambda: self._unit_of_work(items))
+        except Exception as exc:
+            if len(items) == 1:
+                self._kill(items[0], exc)
+                return []
+            log.warning(
+                "a batch failed; processing its records one by one",
+                extra={"records": len(items), "error": repr(exc)},
+            )
+        completions: list[Any] = []
+        for it in items:
+            it.reply, it.events, it.calls, it.outcome = None, [], [], "ok"
+            try:
+                completions += await self._until_done(
+                    "store", lambda it=it: self._unit_of_work([it])
+                )
+            except Exception as exc:
+                self._kill(it, exc)
+        return completions
+
+    async def _until_done(self, stage: str, attempt: Callable[[], Awaitable[Any]]) -> Any:
+        """Run ``attempt`` until it succeeds or fails for a reason retrying cannot fix."""
+        tries = 0
+        while True:
+            try:
+                return await attempt()
+            except Exception as exc:
+                if not is_retryable(exc):
+                    raise
+                BATCH_RETRIES.labels(self.name, stage).inc()
+                delay = RETRY_BACKOFF[min(tries, len(RETRY_BACKOFF) - 1)]
+                tries += 1
+                log.warning(
+                    "batch %s failed; retrying", stage, extra={"error": repr(exc), "delay": delay}
+                )
+                await asyncio.sleep(delay)
+
+    async def _unit_of_work(self, items: list[Item]) -> list[Any]:
+        work = [it.work for it in items if it.work is not None]
+        async with unit_of_work(self.engine, self._ports, work) as ports:
+            ports["clock"] = self.clock
+            ports["settings"] = self.settings
+            for it in items:
+                await self._run(it, ports)
+        return ports["call_log"].completed
+
+    def _ports(self, conn: Any) -> dict[str, Any]:
+        return {**self.ports(conn), "call_log": CallLogWriter(conn, self.name)}
+
+    async def _run(self, it: Item, ports: dict[str, Any]) -> None:
+        assert it.work is not None
+        ports["station"] = it.work.station
+        logs.station_id_var.set(it.work.station.id)
+        logs.action_var.set(it.work.action)
+        started = time.perf_counter()
+        env = it.env
+        if env is None:  # a side topic's message
+            assert it.sub is not None
+            done = await it.sub.handler(it.work.request, **{n: ports[n] for n in it.sub.ports})
+            self._take(it, done)
+            return
         with self.tracer.start_as_current_span(
             f"{self.name} {env.kind} {env.action}",
-            context=ctx,
+            context=telemetry.context_from(env.traceparent),
             kind=trace.SpanKind.CONSUMER,
             attributes={
                 "ocpp.station_id": env.station_id,
@@ -231,88 +336,168 @@ class BlockService:
             },
         ):
             if env.kind == Kind.CALL:
-                return await self._handle_call(env)
-            outcome = "ok"
-            if env.kind == Kind.RESULT and env.request is not None:
-                outcome = await self._handle_answer(env)
-            await self.calls.resolve(env)
-            MESSAGES.labels(self.name, env.action, env.kind, outcome).inc()
-            return None
+                assert isinstance(it.route, Route)
+                try:
+                    done = unpack(await call_handler(it.route, (it.work.request,), ports))
+                    it.reply = self._result(env, done.response)
+                    self._take(it, done)
+                except OCPPError as exc:
+                    it.outcome = "callerror"
+                    it.reply = self._error_reply(env, exc)
+                HANDLER_SECONDS.labels(self.name, env.action).observe(time.perf_counter() - started)
+                return
+            call_log: CallLogWriter = ports["call_log"]
+            call_id = env.call_id or env.message_id
+            if env.kind == Kind.RESULT:
+                if it.route is not None:
+                    done = await call_handler(it.route, (it.work.request, it.work.response), ports)
+                    self._take(it, done)
+                    HANDLER_SECONDS.labels(self.name, f"{env.action}.answer").observe(
+                        time.perf_counter() - started
+                    )
+                call_log.complete(call_id, CallStatus.ANSWERED, response=env.payload)
+            else:
+                call_log.complete(call_id, CallStatus.ERROR, error=env.error)
 
-    async def _handle_answer(self, env: Envelope) -> str:
-        """Run the block's answer handler for a station's answer to a CSMS call, if any."""
-        r = self.routes.answer(env.action)
-        if r is None:
-            return "ok"
-        started = time.perf_counter()
-        try:
-            async with self.sessionmaker() as session:
-                await invoke_answer(r, env.request or {}, env.payload, self._ports(env, session))
-            return "ok"
-        except Exception:
-            log.exception("answer handler failed")
-            return "failed"
-        finally:
-            HANDLER_SECONDS.labels(self.name, f"{env.action}.answer").observe(
-                time.perf_counter() - started
+    @staticmethod
+    def _take(it: Item, done: Any) -> None:
+        if isinstance(done, Handled):
+            it.events = list(done.events)
+            it.calls = list(done.calls)
+
+    def _kill(self, it: Item, exc: BaseException) -> None:
+        """The record cannot be processed: dead-letter it; the station is answered at once."""
+        it.dead = f"{type(exc).__name__}: {exc}"
+        it.outcome = "failed"
+        it.events, it.calls = [], []
+        action = it.work.action if it.work else "unknown"
+        DEAD_LETTERS.labels(self.name, action).inc()
+        log.error(
+            "record dead-lettered",
+            extra={"topic": it.record.topic, "offset": it.record.offset, "error": it.dead},
+            exc_info=exc,
+        )
+        if it.env is not None and it.env.kind == Kind.CALL:
+            it.reply = self._error_reply(
+                it.env, InternalError("the CSMS failed to process this call")
             )
 
-    def _ports(self, env: Envelope, session: Any) -> dict[str, Any]:
-        return {
-            "station_id": env.station_id,
-            "tenant_id": env.tenant_id,
-            "session": session,
-            "clock": self.clock,
-            "settings": self.settings,
-            "calls": self.calls,
-            "publisher": self.publisher,
-            "envelope": env,
-        }
+    # ---- decoding --------------------------------------------------------------------
 
-    async def _handle_call(self, env: Envelope) -> Envelope:
-        started = time.perf_counter()
-        outcome = "ok"
-        try:
-            payload = await self._dispatch(env)
-            reply = Envelope(
-                station_id=env.station_id,
-                kind=Kind.RESULT,
-                message_id=env.message_id,
-                action=env.action,
-                payload=payload,
-                tenant_id=env.tenant_id,
-                protocol=env.protocol,
-                gateway_id=env.gateway_id,
-                traceparent=telemetry.current_traceparent(),
-            )
-        except OCPPError as exc:
-            outcome = "callerror"
-            reply = self._error_reply(env, exc)
-        except Exception:
-            outcome = "failed"
-            log.exception("handler failed")
-            reply = self._error_reply(env, InternalError("the CSMS failed to process this call"))
-        MESSAGES.labels(self.name, env.action, env.kind, outcome).inc()
-        HANDLER_SECONDS.labels(self.name, env.action).observe(time.perf_counter() - started)
-        return reply
-
-    async def _dispatch(self, env: Envelope) -> dict[str, Any]:
-        r = self.routes.get(env.action)
-        if r is None:
-            if env.action in self._station_actions:
-                raise NotSupportedError(f"{env.action} is not supported by this CSMS yet")
-            if station_call_block(env.action) is not None:
-                raise NotSupportedError(f"{env.action} is not handled by the {self.name} service")
-            raise UnknownActionError(f"unknown action {env.action}")
-        async with self.sessionmaker() as session:
+    def _decode(self, record: ConsumerRecord) -> Item:
+        it = Item(record)
+        sub = self._subs.get(record.topic)
+        if sub is not None:
             try:
-                return await invoke(r, env.payload, self._ports(env, session))
-            except ValidationError as exc:
-                first = exc.errors()[0]
-                field_path = ".".join(str(p) for p in first["loc"])
-                raise FormatViolationError(
-                    f"{field_path}: {first['msg']}", {"field": field_path}
-                ) from exc
+                message = sub.decode(record.value)
+                it.sub = sub
+                it.work = Work(StationRef(sub.station(message)), "event", record.topic, message)
+            except Exception as exc:
+                self._kill(it, exc)
+            return it
+        try:
+            env = Envelope.from_bytes(record.value)
+        except Exception as exc:
+            self._kill(it, exc)
+            return it
+        it.env = env
+        station = StationRef(env.station_id, env.tenant_id)
+        protocol = _version(env.protocol)
+        try:
+            if env.kind == Kind.CALL:
+                it.route = self._call_route(env.action, protocol)
+                request = _parse(it.route.request, env.payload)
+                it.work = Work(station, "call", env.action, request)
+            elif env.kind == Kind.RESULT and env.request is not None:
+                it.route = self.routes.answer(env.action, protocol)
+                request = response = None
+                if it.route is not None:
+                    request = it.route.request.model_validate(env.request)
+                    response = it.route.response.model_validate(env.payload)
+                it.work = Work(station, "answer", env.action, request, response)
+            else:
+                it.work = Work(station, "answer", env.action)
+        except OCPPError as exc:
+            it.outcome = "callerror"
+            it.reply = self._error_reply(env, exc)
+        except Exception as exc:
+            self._kill(it, exc)
+        return it
+
+    def _call_route(self, action: str, protocol: str) -> Route:
+        r = self.routes.get(action, protocol)
+        if r is not None:
+            return r
+        if action in self._station_actions:
+            raise NotSupportedError(f"{action} is not supported by this CSMS yet")
+        if station_call_block(action) is not None:
+            raise NotSupportedError(f"{action} is not handled by the {self.name} service")
+        raise UnknownActionError(f"unknown action {action}")
+
+    # ---- after the commit ------------------------------------------------------------
+
+    async def _publish(self, items: list[Item]) -> None:
+        confirms: list[asyncio.Future[Any]] = []
+        for it in items:
+            if it.reply is not None and it.reply.gateway_id:
+                r = it.reply
+                confirms.append(
+                    await self.publisher.send_nowait(
+                        topic_out(r.gateway_id), r.station_id, r.to_bytes(), _headers(r)
+                    )
+                )
+            for ev in it.events:
+                confirms.append(
+                    await self.publisher.send_nowait(ev.topic, ev.key, ev.value, ev.headers)
+                )
+            if it.dead is not None:
+                confirms.append(await self._dead_letter(it))
+        if confirms:
+            await asyncio.gather(*confirms)
+
+    async def _dead_letter(self, it: Item) -> asyncio.Future[Any]:
+        r = it.record
+        try:
+            original: Any = orjson.Fragment(r.value) if r.value is not None else None
+            orjson.loads(r.value or b"null")
+        except orjson.JSONDecodeError:
+            original = (r.value or b"").decode("utf-8", "replace")
+        value = orjson.dumps(
+            {
+                "service": self.name,
+                "topic": r.topic,
+                "partition": r.partition,
+                "offset": r.offset,
+                "error": it.dead,
+                "at": time.time(),
+                "record": original,
+            }
+        )
+        key = it.work.station.id if it.work else (r.key or b"").decode("utf-8", "replace")
+        return await self.publisher.send_nowait(
+            self._dlq, key, value, {"topic": r.topic, "error": (it.dead or "")[:200]}
+        )
+
+    def _spawn_call(self, oc: OutboundCall) -> None:
+        task = asyncio.get_running_loop().create_task(
+            self.calls.call_many([oc.station_id], oc.action, oc.payload)
+        )
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    @staticmethod
+    def _result(env: Envelope, response: Any) -> Envelope:
+        return Envelope(
+            station_id=env.station_id,
+            kind=Kind.RESULT,
+            message_id=env.message_id,
+            action=env.action,
+            payload=response.model_dump(by_alias=True, exclude_none=True, mode="json"),
+            tenant_id=env.tenant_id,
+            protocol=env.protocol,
+            gateway_id=env.gateway_id,
+            traceparent=telemetry.current_traceparent(),
+        )
 
     @staticmethod
     def _error_reply(env: Envelope, exc: OCPPError) -> Envelope:
@@ -327,7 +512,31 @@ class BlockService:
             error={"code": exc.code, "description": exc.description, "details": exc.details},
         )
 
+    # ---- idle pacing -----------------------------------------------------------------
+
+    def _fetcher(self) -> Any:
+        consumer = getattr(self.subscriber, "consumer", None)
+        return getattr(consumer, "_fetcher", None)
+
+    def _pace(self, *, fast: bool) -> None:
+        """Fetch at the floor while records flow; after KAFKA_FETCH_IDLE_AFTER_MS without any,
+        let each fetch wait up to KAFKA_FETCH_IDLE_MAX_WAIT_MS (ADR 0010)."""
+        fetcher = self._fetcher()
+        if fetcher is not None:
+            s = self.settings
+            wait = s.kafka_fetch_max_wait_ms if fast else s.kafka_fetch_idle_max_wait_ms
+            fetcher._fetch_max_wait_ms = max(s.kafka_fetch_max_wait_ms, wait)
+
+    async def _pace_loop(self) -> None:
+        idle_after = self.settings.kafka_fetch_idle_after_ms / 1000
+        while True:
+            await asyncio.sleep(min(1.0, max(0.05, idle_after / 4)))
+            self._pace(fast=time.monotonic() - self._last_batch < idle_after)
+
+    # ---- lifecycle -------------------------------------------------------------------
+
     async def start(self) -> None:
+        await self.check_ports()
         await ensure_topics(
             self.settings.kafka_bootstrap_servers,
             fixed_topics(),
@@ -335,8 +544,11 @@ class BlockService:
             self.settings.kafka_replication_factor,
         )
         await self.broker.start()
+        self._pacer = asyncio.create_task(self._pace_loop())
 
     async def stop(self) -> None:
+        if self._pacer is not None:
+            self._pacer.cancel()
         await self.broker.stop()
         await self.engine.dispose()
 
@@ -347,6 +559,24 @@ class BlockService:
         return await db.ping(self.engine)
 
 
+def _version(protocol: str) -> str:
+    """The handler table's key for an envelope's subprotocol ("ocpp2.0.1" -> "2.0.1")."""
+    return protocol.removeprefix("ocpp")
+
+
+def _parse(model: Any, payload: Any) -> Any:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field_path = ".".join(str(p) for p in first["loc"])
+        raise FormatViolationError(f"{field_path}: {first['msg']}", {"field": field_path}) from exc
+
+
+def _headers(env: Envelope) -> dict[str, str]:
+    return {k: v.decode() for k, v in env.headers()}
+
+
 BackgroundTask = Callable[["BlockService"], Awaitable[None]]
 
 
@@ -354,14 +584,11 @@ def create_app(
     service: BlockService,
     *,
     data_routers: Sequence[APIRouter] = (),
-    subscriptions: Sequence[ExtraSubscription] = (),
     tasks: Sequence[BackgroundTask] = (),
     description: str = "",
 ) -> FastAPI:
     """``tasks`` are long-running coroutines (periodic jobs) started after the broker and
     cancelled at shutdown; they must survive their own errors and be safe on every replica."""
-    for sub in subscriptions:
-        service.subscribe(sub)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

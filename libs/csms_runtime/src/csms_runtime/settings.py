@@ -27,7 +27,14 @@ class CommonSettings(BaseSettings):
     otel_exporter_otlp_endpoint: str | None = None
     otel_service_name: str | None = None
     kafka_fetch_max_wait_ms: int = 10
-    """Longest a fetch waits at the broker for data: the floor of the latency each hop adds."""
+    """Longest a fetch waits at the broker for data while records flow: with a broker that
+    answers a waiting fetch only when the wait is over (Tansu), the latency floor of a hop."""
+    kafka_fetch_idle_max_wait_ms: int = 500
+    """The same once no record came for KAFKA_FETCH_IDLE_AFTER_MS: an idle fleet does not poll
+    the broker 100 times a second per consumer (ADR 0010)."""
+    kafka_fetch_idle_after_ms: int = 2000
+    kafka_linger_ms: int = 1
+    """Producer linger: how long a reply may wait for others to share its Kafka request."""
 
     @model_validator(mode="after")
     def _enforce_production_settings(self) -> CommonSettings:
@@ -47,5 +54,10 @@ class ServiceSettings(CommonSettings):
     kafka_group_instance_id: str | None = None
     """Static group membership (Kafka KIP-345): a restarted replica gets its partitions back at once."""
     consumer_batch_max: int = 500
-    db_pool_size: int = 20
-    """PostgreSQL connections per replica; also bounds how many stations of a batch run at once."""
+    """Most records in one consumed batch (one unit of work)."""
+    consumer_batch_timeout_ms: int = 5
+    """How long an empty poll waits before the consumer loop polls again (records already
+    fetched are handed over at once; this is no collection window)."""
+    db_pool_size: int = 10
+    """PostgreSQL connections per replica (the consumer uses one per batch; the HTTP API and
+    background tasks share the rest)."""

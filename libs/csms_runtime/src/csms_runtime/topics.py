@@ -21,5 +21,14 @@ def topic_out(gateway_id: str) -> str:
     return f"ocpp.out.{gateway_id}"
 
 
+def topic_dlq(block: Block | str) -> str:
+    """Records of a block that could not be processed, with their error (ADR 0009)."""
+    return f"ocpp.dlq.{Block(block).value}"
+
+
 def fixed_topics() -> list[str]:
-    return [topic_in(b) for b in Block] + [TOPIC_CALLS, TOPIC_CONNECTIONS, TOPIC_TRANSACTION_EVENTS]
+    return (
+        [topic_in(b) for b in Block]
+        + [topic_dlq(b) for b in Block]
+        + [TOPIC_CALLS, TOPIC_CONNECTIONS, TOPIC_TRANSACTION_EVENTS]
+    )

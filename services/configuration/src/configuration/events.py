@@ -1,31 +1,56 @@
-"""Station online state from the router's connection events on ocpp.connections."""
+"""Station online state from the routers' messages on ocpp.connections.
+
+A ConnectionEvent (key = station id) moves one station online or offline; a
+GatewayAnnouncement (key = gateway id) says a router is alive and which of its stations
+sent anything lately (their last-seen time), or that it stopped (its stations go offline).
+A router that dies without a word stops announcing: ``tasks.sweep_gateways`` then takes its
+stations offline.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
-from aiokafka import ConsumerRecord
-from csms_runtime.envelope import ConnectionEvent
-from csms_runtime.metrics import STATIONS_ONLINE
-from csms_runtime.service import BlockService
+import orjson
+from csms_runtime.envelope import ConnectionEvent, GatewayAnnouncement
 
-from configuration import store
+from configuration.ports import Stations
+
+Message = ConnectionEvent | GatewayAnnouncement
 
 
-async def on_connection_event(service: BlockService, record: ConsumerRecord) -> None:
-    event = ConnectionEvent.from_bytes(record.value)
-    at = datetime.fromtimestamp(event.at, UTC)
-    async with service.sessionmaker() as session:
-        if event.event == "connected":
-            await store.mark_connected(
-                session,
-                event.station_id,
-                connection_id=event.connection_id,
-                gateway_id=event.gateway_id,
-                at=at,
-            )
-        elif event.event == "disconnected":
-            await store.mark_disconnected(
-                session, event.station_id, connection_id=event.connection_id, at=at
-            )
-        STATIONS_ONLINE.set(await store.count_online(session))
+def decode(raw: bytes) -> Message:
+    data: Any = orjson.loads(raw)
+    if not isinstance(data, dict):
+        raise ValueError("not a JSON object")
+    if data.get("event") == "gateway":
+        return GatewayAnnouncement.from_bytes(raw)
+    ev = ConnectionEvent.from_bytes(raw)
+    if ev.event not in ("connected", "disconnected"):
+        raise ValueError(f"unknown connection event {ev.event!r}")
+    return ev
+
+
+def station_of(message: Message) -> str:
+    return message.station_id if isinstance(message, ConnectionEvent) else ""
+
+
+async def on_connection_message(message: Message, *, stations: Stations) -> None:
+    at = datetime.fromtimestamp(message.at, UTC)
+    if isinstance(message, GatewayAnnouncement):
+        if message.stopped:
+            await stations.gateway_stopped(message.gateway_id, at)
+            return
+        await stations.gateway_alive(message.gateway_id, at, message.interval)
+        if message.seen:
+            await stations.seen(message.seen, at)
+    elif message.event == "connected":
+        await stations.connected(
+            message.station_id,
+            connection_id=message.connection_id,
+            gateway_id=message.gateway_id,
+            at=at,
+        )
+    else:
+        await stations.disconnected(message.station_id, connection_id=message.connection_id, at=at)

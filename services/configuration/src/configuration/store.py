@@ -1,14 +1,27 @@
-"""The station registry: SQLModel tables and every query of the configuration service."""
+"""The station registry: SQLModel tables and every query of the configuration service.
+
+``PgStations`` is the handlers' ``Stations`` port over one unit of work: it reads the
+batch's commissioned stations in one query and writes boots, last-seen times, connection
+changes and gateway liveness in bulk when the runtime flushes it. The functions below it
+serve the data API and the background sweep.
+"""
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
-from sqlmodel import Column, Field, SQLModel, col, func, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlmodel import Column, Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from configuration.ports import Boot, Commissioning
+
+__all__ = ["Boot", "Commissioning"]
 
 SCHEMA = "configuration"
 
@@ -43,80 +56,179 @@ class Station(SQLModel, table=True):
     updated_at: datetime | None = _ts(server_default=sa.func.now())
 
 
-async def record_boot(
-    session: AsyncSession,
-    station_id: str,
-    *,
-    now: datetime,
-    reason: str,
-    vendor_name: str,
-    model: str,
-    serial_number: str | None,
-    firmware_version: str | None,
-) -> Station:
-    values = dict(
-        vendor_name=vendor_name,
-        model=model,
-        serial_number=serial_number,
-        firmware_version=firmware_version,
-        last_boot_reason=reason,
-        last_boot_at=now,
-        last_seen_at=now,
-        updated_at=now,
-    )
-    stmt = (
-        insert(Station)
-        .values(id=station_id, created_at=now, **values)
-        .on_conflict_do_update(index_elements=[Station.id], set_=values)
-        .returning(Station)
-    )
-    station = (await session.scalars(stmt)).one()
-    await session.commit()
-    return station
+class Gateway(SQLModel, table=True):
+    """A router replica, as its announcements tell: alive until it stops announcing."""
+
+    __tablename__ = "gateways"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(primary_key=True)
+    last_seen_at: datetime = _ts()
+    interval: float = 0.0
+    stopped_at: datetime | None = _ts()
 
 
-async def touch(session: AsyncSession, station_id: str, now: datetime) -> None:
-    await session.exec(
-        update(Station).where(col(Station.id) == station_id).values(last_seen_at=now)
-    )  # type: ignore[call-overload]
-    await session.commit()
+T = f"{SCHEMA}.stations"
+G = f"{SCHEMA}.gateways"
 
-
-async def mark_connected(
-    session: AsyncSession, station_id: str, *, connection_id: str, gateway_id: str, at: datetime
-) -> None:
-    values = dict(
-        online=True,
-        connection_id=connection_id,
-        gateway_id=gateway_id,
-        connected_at=at,
-        last_seen_at=at,
-        updated_at=at,
-    )
-    stmt = (
-        insert(Station)
-        .values(id=station_id, created_at=at, **values)
-        .on_conflict_do_update(
-            index_elements=[Station.id],
-            set_=values,
-            # An older event must not undo a newer connection (events can arrive late).
-            where=sa.or_(col(Station.connected_at).is_(None), col(Station.connected_at) <= at),
-        )
-    )
-    await session.exec(stmt)  # type: ignore[call-overload]
-    await session.commit()
-
-
-async def mark_disconnected(
-    session: AsyncSession, station_id: str, *, connection_id: str, at: datetime
-) -> None:
+_COMMISSIONED = sa.text(f"select id, boot_status, heartbeat_interval from {T} where id = any(:ids)")
+_BOOTS = sa.text(
+    f"insert into {T} (id, vendor_name, model, serial_number, firmware_version,"
+    " last_boot_reason, last_boot_at, last_seen_at, created_at, updated_at)"
+    " select u.id, u.vendor, u.model, u.serial, u.firmware, u.reason, u.at, u.at, u.at, u.at"
+    " from unnest(cast(:ids as varchar[]), cast(:vendors as varchar[]),"
+    " cast(:models as varchar[]), cast(:serials as varchar[]), cast(:firmwares as varchar[]),"
+    " cast(:reasons as varchar[]), cast(:ats as timestamptz[]))"
+    " as u(id, vendor, model, serial, firmware, reason, at)"
+    " on conflict (id) do update set vendor_name = excluded.vendor_name,"
+    " model = excluded.model, serial_number = excluded.serial_number,"
+    " firmware_version = excluded.firmware_version, last_boot_reason = excluded.last_boot_reason,"
+    " last_boot_at = excluded.last_boot_at,"
+    f" last_seen_at = greatest({T}.last_seen_at, excluded.last_seen_at),"
+    " updated_at = excluded.updated_at"
+)
+_SEEN = sa.text(
+    f"update {T} s set last_seen_at = u.at"
+    " from unnest(cast(:ids as varchar[]), cast(:ats as timestamptz[])) as u(id, at)"
+    " where s.id = u.id and (s.last_seen_at is null or s.last_seen_at < u.at)"
+)
+_CONNECTED = sa.text(
+    f"insert into {T} (id, online, connection_id, gateway_id, connected_at, last_seen_at,"
+    " created_at, updated_at) values (:id, true, :connection_id, :gateway_id, :at, :at, :at, :at)"
+    " on conflict (id) do update set online = true, connection_id = excluded.connection_id,"
+    " gateway_id = excluded.gateway_id, connected_at = excluded.connected_at,"
+    f" last_seen_at = greatest({T}.last_seen_at, excluded.last_seen_at),"
+    " updated_at = excluded.updated_at"
+    # An older event must not undo a newer connection (events can arrive late).
+    f" where {T}.connected_at is null or {T}.connected_at <= excluded.connected_at"
+)
+_GATEWAY_KNOWN = sa.text(
+    f"insert into {G} (id, last_seen_at, interval) values (:gateway_id, :at, 0)"
+    " on conflict (id) do nothing"
+)
+_DISCONNECTED = sa.text(
     # Only the connection that is current goes offline: a replaced socket's late event is ignored.
-    await session.exec(  # type: ignore[call-overload]
-        update(Station)
-        .where(col(Station.id) == station_id, col(Station.connection_id) == connection_id)
-        .values(online=False, disconnected_at=at, updated_at=at)
+    f"update {T} set online = false, disconnected_at = :at, updated_at = :at"
+    " where id = :id and connection_id = :connection_id"
+)
+_GATEWAY_ALIVE = sa.text(
+    f"insert into {G} (id, last_seen_at, interval) values (:gateway_id, :at, :interval)"
+    " on conflict (id) do update set last_seen_at = greatest(excluded.last_seen_at,"
+    f" {G}.last_seen_at), interval = excluded.interval"
+)
+_GATEWAY_STOPPED = sa.text(
+    f"insert into {G} (id, last_seen_at, interval, stopped_at) values (:gateway_id, :at, 0, :at)"
+    " on conflict (id) do update set stopped_at = excluded.stopped_at"
+)
+_GATEWAY_OFFLINE = sa.text(
+    f"update {T} set online = false, disconnected_at = :at, updated_at = :at"
+    " where online and gateway_id = :gateway_id"
+)
+
+
+@dataclass
+class PgStations:
+    """The ``Stations`` port over one unit of work (see the module docstring)."""
+
+    conn: AsyncConnection
+    _commissioned: dict[str, Commissioning] = field(default_factory=dict)
+    _boots: dict[str, tuple[Boot, datetime]] = field(default_factory=dict)
+    _seen: dict[str, datetime] = field(default_factory=dict)
+    _ops: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+
+    async def preload(self, work: Sequence[Any]) -> None:
+        ids = sorted({w.station.id for w in work if w.action == "BootNotification"})
+        if ids:
+            await self._load(ids)
+
+    async def _load(self, ids: list[str]) -> None:
+        rows = await self.conn.execute(_COMMISSIONED, {"ids": ids})
+        for r in rows:
+            self._commissioned[r.id] = Commissioning(r.boot_status, r.heartbeat_interval)
+        for sid in ids:
+            self._commissioned.setdefault(sid, Commissioning())
+
+    async def boot(self, station_id: str, boot: Boot, at: datetime) -> Commissioning:
+        if station_id not in self._commissioned:
+            await self._load([station_id])
+        self._boots[station_id] = (boot, at)
+        return self._commissioned[station_id]
+
+    async def seen(self, station_ids: list[str], at: datetime) -> None:
+        for sid in station_ids:
+            last = self._seen.get(sid)
+            if last is None or last < at:
+                self._seen[sid] = at
+
+    async def connected(
+        self, station_id: str, *, connection_id: str, gateway_id: str, at: datetime
+    ) -> None:
+        self._ops.append((_GATEWAY_KNOWN, {"gateway_id": gateway_id, "at": at}))
+        params = {"id": station_id, "connection_id": connection_id, "gateway_id": gateway_id}
+        self._ops.append((_CONNECTED, {**params, "at": at}))
+
+    async def disconnected(self, station_id: str, *, connection_id: str, at: datetime) -> None:
+        self._ops.append(
+            (_DISCONNECTED, {"id": station_id, "connection_id": connection_id, "at": at})
+        )
+
+    async def gateway_alive(self, gateway_id: str, at: datetime, interval: float) -> None:
+        params = {"gateway_id": gateway_id, "at": at, "interval": interval}
+        self._ops.append((_GATEWAY_ALIVE, params))
+
+    async def gateway_stopped(self, gateway_id: str, at: datetime) -> None:
+        self._ops.append((_GATEWAY_STOPPED, {"gateway_id": gateway_id, "at": at}))
+        self._ops.append((_GATEWAY_OFFLINE, {"gateway_id": gateway_id, "at": at}))
+
+    async def flush(self) -> None:
+        if self._boots:
+            ids = sorted(self._boots)
+            boots = [self._boots[i] for i in ids]
+            await self.conn.execute(
+                _BOOTS,
+                {
+                    "ids": ids,
+                    "vendors": [b.vendor_name for b, _ in boots],
+                    "models": [b.model for b, _ in boots],
+                    "serials": [b.serial_number for b, _ in boots],
+                    "firmwares": [b.firmware_version for b, _ in boots],
+                    "reasons": [b.reason for b, _ in boots],
+                    "ats": [at for _, at in boots],
+                },
+            )
+        # In order, consecutive statements of one kind as one executemany (pipelined).
+        i = 0
+        while i < len(self._ops):
+            stmt = self._ops[i][0]
+            j = i
+            while j < len(self._ops) and self._ops[j][0] is stmt:
+                j += 1
+            await self.conn.execute(stmt, [p for _, p in self._ops[i:j]])
+            i = j
+        if self._seen:
+            ids = sorted(self._seen)
+            await self.conn.execute(_SEEN, {"ids": ids, "ats": [self._seen[i] for i in ids]})
+        self._boots, self._seen, self._ops = {}, {}, []
+
+
+def ports(conn: AsyncConnection) -> dict[str, Any]:
+    """The configuration service's port factory (see csms_runtime.uow)."""
+    return {"stations": PgStations(conn)}
+
+
+async def sweep_dead_gateways(session: AsyncSession, now: datetime, dead_after: float) -> int:
+    """Stations still online on a gateway that has not announced itself for ``dead_after``
+    seconds (or that stopped) go offline. Reads the gateways, then only their stations."""
+    result = await session.exec(  # type: ignore[call-overload]
+        sa.text(
+            f"update {T} s set online = false, disconnected_at = :now, updated_at = :now"
+            f" from {G} g where s.online and s.gateway_id = g.id"
+            " and (g.stopped_at is not null or g.last_seen_at < :cutoff)"
+        ),
+        params={"now": now, "cutoff": now - timedelta(seconds=dead_after)},
     )
     await session.commit()
+    return int(result.rowcount or 0)
 
 
 async def count_online(session: AsyncSession) -> int:

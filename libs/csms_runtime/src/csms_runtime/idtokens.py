@@ -2,7 +2,8 @@
 
 The evdriver service owns ``evdriver.id_tokens`` (operators manage it through its data API)
 and answers Authorize; the transactions service must answer the same ``idTokenInfo`` in its
-TransactionEvent replies. Both call :func:`id_token_info`, so the rules live once. Other
+TransactionEvent replies. Both ask the ``IdTokens`` port (``PgIdTokens``: every token of a
+consumed batch in one query), and the rules live once, in :func:`decide`. Other
 services read these tables but never write them. The columns read here are the contract:
 
 * ``evdriver.id_tokens(id_token, type, status, cache_expiry_date_time, charging_priority,
@@ -20,8 +21,10 @@ token that does not allow concurrent transactions and is already in an active tr
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -32,35 +35,32 @@ TRANSACTIONS = "transactions.transactions"
 ALWAYS_ACCEPTED = frozenset({"NoAuthorization"})
 ACCEPTED_WHEN_UNKNOWN = frozenset({"Central"})
 
-_TOKEN_SQL = text(
-    f"select status, cache_expiry_date_time, charging_priority, language1, language2,"
-    f" group_id_token, group_id_token_type, personal_message, allow_concurrent_tx"
-    f" from {TOKENS} where id_token = :id_token and type = :type"
-)
-_ACTIVE_SQL = text(
-    f"select 1 from {TRANSACTIONS} where id_token = :id_token and id_token_type = :type"
-    f" and active and not (station_id = :station_id and transaction_id = :transaction_id)"
-    f" limit 1"
-)
+Key = tuple[str, str]
+"""(idToken, type)"""
+TxKey = tuple[str, str]
+"""(stationId, transactionId)"""
 
 
-async def id_token_info(
-    conn: AsyncConnection,
-    id_token: str,
-    type_: str,
-    now: datetime,
-    *,
-    station_id: str = "",
-    transaction_id: str = "",
+@dataclass(frozen=True, slots=True)
+class TokenRow:
+    status: str
+    cache_expiry_date_time: datetime | None = None
+    charging_priority: int | None = None
+    language1: str | None = None
+    language2: str | None = None
+    group_id_token: str | None = None
+    group_id_token_type: str | None = None
+    personal_message: Any = None
+    allow_concurrent_tx: bool = False
+
+
+def decide(
+    type_: str, row: TokenRow | None, now: datetime, active_in: set[TxKey], this_tx: TxKey
 ) -> dict[str, Any]:
-    """The OCPP 2.0.1 IdTokenInfoType (as JSON) for this token at ``now``.
-
-    ``station_id``/``transaction_id`` name the transaction being reported, which does not
-    count against the token's concurrency.
-    """
+    """The OCPP 2.0.1 IdTokenInfoType (as JSON) for a token of ``type_`` stored as ``row``, in
+    active transactions ``active_in``, reported for transaction ``this_tx``: the rules above."""
     if type_ in ALWAYS_ACCEPTED:
         return {"status": "Accepted"}
-    row = (await conn.execute(_TOKEN_SQL, {"id_token": id_token, "type": type_})).first()
     if row is None:
         return {"status": "Accepted" if type_ in ACCEPTED_WHEN_UNKNOWN else "Unknown"}
     info: dict[str, Any] = {"status": row.status}
@@ -84,18 +84,124 @@ async def id_token_info(
     if row.cache_expiry_date_time is not None and row.cache_expiry_date_time <= now:
         info["status"] = "Expired"
         return info
-    if not row.allow_concurrent_tx:
-        busy = (
-            await conn.execute(
-                _ACTIVE_SQL,
-                {
-                    "id_token": id_token,
-                    "type": type_,
-                    "station_id": station_id,
-                    "transaction_id": transaction_id,
-                },
-            )
-        ).first()
-        if busy is not None:
-            info["status"] = "ConcurrentTx"
+    if not row.allow_concurrent_tx and active_in - {this_tx}:
+        info["status"] = "ConcurrentTx"
     return info
+
+
+class IdTokens(Protocol):
+    """The ``id_tokens`` port: authorization as both evdriver and transactions answer it."""
+
+    async def info(
+        self,
+        id_token: str,
+        type_: str,
+        now: datetime,
+        *,
+        station_id: str = "",
+        transaction_id: str = "",
+    ) -> dict[str, Any]:
+        """``station_id``/``transaction_id`` name the transaction being reported, which does
+        not count against the token's concurrency."""
+        ...
+
+
+_TOKENS_SQL = text(
+    "select t.id_token, t.type, status, cache_expiry_date_time, charging_priority, language1,"
+    " language2, group_id_token, group_id_token_type, personal_message, allow_concurrent_tx"
+    f" from {TOKENS} t join unnest(cast(:ids as varchar[]), cast(:types as varchar[]))"
+    " as k(id_token, type) on t.id_token = k.id_token and t.type = k.type"
+)
+_ACTIVE_SQL = text(
+    "select x.id_token, x.id_token_type, x.station_id, x.transaction_id"
+    f" from {TRANSACTIONS} x join unnest(cast(:ids as varchar[]), cast(:types as varchar[]))"
+    " as k(id_token, type) on x.id_token = k.id_token and x.id_token_type = k.type"
+    " where x.active"
+)
+
+
+def _token_of(request: Any) -> Key | None:
+    tok = getattr(request, "id_token", None)
+    if tok is None or not hasattr(tok, "id_token"):
+        return None
+    return (tok.id_token, str(tok.type))
+
+
+@dataclass
+class PgIdTokens:
+    """``IdTokens`` over a unit of work: every token of the batch's requests (any request with
+    an ``idToken``) and the active transactions they are in, read in two queries at preload."""
+
+    conn: AsyncConnection
+    rows: dict[Key, TokenRow | None] = field(default_factory=dict)
+    active: dict[Key, set[TxKey]] = field(default_factory=dict)
+
+    async def preload(self, work: Sequence[Any]) -> None:
+        keys = {k for w in work if (k := _token_of(w.request)) is not None}
+        await self._load([k for k in keys if k[1] not in ALWAYS_ACCEPTED and k not in self.rows])
+
+    async def _load(self, keys: list[Key]) -> None:
+        if not keys:
+            return
+        params = {"ids": [k[0] for k in keys], "types": [k[1] for k in keys]}
+        for k in keys:
+            self.rows[k] = None
+        exclusive: list[Key] = []
+        for r in await self.conn.execute(_TOKENS_SQL, params):
+            m = r._mapping
+            row = TokenRow(**{c: m[c] for c in TokenRow.__slots__})  # type: ignore[attr-defined]
+            self.rows[(r.id_token, r.type)] = row
+            if row.status == "Accepted" and not row.allow_concurrent_tx:
+                exclusive.append((r.id_token, r.type))
+        for k in keys:
+            self.active[k] = set()
+        if exclusive:
+            params = {"ids": [k[0] for k in exclusive], "types": [k[1] for k in exclusive]}
+            for r in await self.conn.execute(_ACTIVE_SQL, params):
+                self.active[(r.id_token, r.id_token_type)].add((r.station_id, r.transaction_id))
+
+    async def info(
+        self,
+        id_token: str,
+        type_: str,
+        now: datetime,
+        *,
+        station_id: str = "",
+        transaction_id: str = "",
+    ) -> dict[str, Any]:
+        key = (id_token, type_)
+        if type_ not in ALWAYS_ACCEPTED and key not in self.rows:
+            await self._load([key])
+        return decide(
+            type_,
+            self.rows.get(key),
+            now,
+            self.active.get(key, set()),
+            (station_id, transaction_id),
+        )
+
+
+@dataclass
+class InMemoryIdTokens:
+    """``IdTokens`` over dicts, for handler unit tests."""
+
+    rows: dict[Key, TokenRow] = field(default_factory=dict)
+    active: dict[Key, set[TxKey]] = field(default_factory=dict)
+
+    async def info(
+        self,
+        id_token: str,
+        type_: str,
+        now: datetime,
+        *,
+        station_id: str = "",
+        transaction_id: str = "",
+    ) -> dict[str, Any]:
+        key = (id_token, type_)
+        return decide(
+            type_,
+            self.rows.get(key),
+            now,
+            self.active.get(key, set()),
+            (station_id, transaction_id),
+        )

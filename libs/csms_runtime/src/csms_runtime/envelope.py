@@ -36,8 +36,9 @@ class Envelope:
     tenant_id: str = "default"
     protocol: str = PROTOCOL_201
     gateway_id: str | None = None
-    request: dict[str, Any] | None = None
-    """On a station's answer to a CSMS call: the request it answers."""
+    request: dict[str, Any] | orjson.Fragment | None = None
+    """On a station's answer to a CSMS call: the request it answers (as ``payload``, it may be
+    an ``orjson.Fragment`` on the way out: the JSON the router sent to the station)."""
     call_id: str | None = None
     """CSMS-initiated calls: the call-log id (also the OCPP message id sent to the station)."""
     error: dict[str, Any] | None = None

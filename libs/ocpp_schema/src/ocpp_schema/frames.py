@@ -115,15 +115,28 @@ def call_message_id(raw: str | bytes) -> str | None:
     return head[1] if head is not None and head[0] == MessageType.CALL else None
 
 
-def _invalid_json(raw: str | bytes, exc: orjson.JSONDecodeError) -> FrameError:
+def _invalid_json(
+    raw: str | bytes, exc: orjson.JSONDecodeError, max_depth: int | None
+) -> FrameError:
     head = _read_head(raw)
     if head is None:
         return _fail(RpcFrameworkError, f"Message is not valid JSON: {exc}", UNKNOWN_MESSAGE_ID)
     message_type, message_id, has_action = head
+    if max_depth is not None and str(exc).startswith("depth limit exceeded"):
+        return _too_deep_error(max_depth, message_id)  # deeper than orjson reads (1024)
     if message_type == MessageType.CALL and has_action:
         # The frame reads fine up to the payload: the payload is what is broken.
         return _fail(FormatViolationError, f"Payload is not valid JSON: {exc}", message_id)
     return _fail(RpcFrameworkError, f"Message is not valid JSON: {exc}", message_id)
+
+
+def _too_deep_error(max_depth: int, message_id: str) -> FrameError:
+    return FrameError(
+        FormatViolationError(
+            f"Payload nests deeper than the limit of {max_depth} levels", {"maxDepth": max_depth}
+        ),
+        message_id,
+    )
 
 
 def _too_deep(value: dict[str, Any] | list[Any], limit: int) -> bool:
@@ -145,13 +158,7 @@ def _check_depth(raw: str | bytes, value: dict[str, Any], max_depth: int, messag
     else:
         containers = raw.count("{") + raw.count("[")
     if containers > max_depth + 1 and _too_deep(value, max_depth):
-        raise FrameError(
-            FormatViolationError(
-                f"Payload nests deeper than the limit of {max_depth} levels",
-                {"maxDepth": max_depth},
-            ),
-            message_id,
-        )
+        raise _too_deep_error(max_depth, message_id)
 
 
 def parse_frame(raw: str | bytes, *, max_depth: int | None = None) -> Call | CallResult | CallError:
@@ -163,7 +170,7 @@ def parse_frame(raw: str | bytes, *, max_depth: int | None = None) -> Call | Cal
     try:
         msg = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise _invalid_json(raw, exc) from None
+        raise _invalid_json(raw, exc, max_depth) from None
     if type(msg) is not list:
         raise _fail(RpcFrameworkError, "Message is not a JSON array", UNKNOWN_MESSAGE_ID)
     if not msg or type(msg[0]) is not int:  # bool is not accepted as a message type

@@ -1,8 +1,11 @@
 """The gateway: station websockets on one side, Kafka on the other.
 
-Per connection it keeps only what OCPP-J needs in flight: the station's one outstanding
-call awaiting a service reply (answered with InternalError when none comes in time) and
-the one outstanding CSMS call, with a bounded queue behind it.
+Per connection it keeps only what OCPP-J needs in flight: the station's outstanding call
+awaiting a service reply (answered with InternalError when none comes in time) with the
+calls a station sent too early queued behind it, and the one outstanding CSMS call, with
+a bounded queue behind it. A station's payload is parsed and validated once and forwarded
+as the JSON it sent. Nothing a station sends closes its socket: a bad frame gets its
+CALLERROR, an unexpected failure an InternalError.
 """
 
 from __future__ import annotations
@@ -10,11 +13,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Any
 
+import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from csms_runtime import db, logs, telemetry
 from csms_runtime.envelope import PROTOCOL_201, ConnectionEvent, Envelope, Kind
@@ -29,32 +33,40 @@ from ocpp_schema.errors import (
     UnknownActionError,
 )
 from ocpp_schema.frames import (
+    UNKNOWN_MESSAGE_ID,
     Call,
     CallError,
     CallResult,
     FrameError,
-    encode_call,
-    encode_error,
-    encode_result,
+    call_message_id,
     parse_frame,
+    payload_json,
 )
 from ocpp_schema.validation import validate_request, validate_response
 from opentelemetry import trace
 from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from websockets.http11 import Request, Response
 
+from router import presence
 from router.auth import Authenticator
+from router.connection import Connection, CsmsCall, StationCall, StationSocket
 from router.identity import BadIdentity, station_id_from_path
 from router.metrics import (
+    ANNOUNCEMENTS,
     AUTH_FAILURES,
     CALLERRORS,
     CONNECTIONS,
     CONNECTS,
     CSMS_CALLS,
     DISCONNECTS,
+    FRAME_FAILURES,
     FRAMES,
+    PUBLISH_FAILURES,
     STATION_CALL_SECONDS,
+    STATION_CALLS_DUPLICATE,
+    STATION_CALLS_QUEUED,
+    STATION_CALLS_REFUSED,
 )
 from router.settings import Settings
 
@@ -62,32 +74,6 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("csms.router")
 
 SUBPROTOCOLS = (PROTOCOL_201,)
-
-
-@dataclass(slots=True)
-class StationCall:
-    message_id: str
-    action: str
-    started: float
-    timer: asyncio.TimerHandle
-
-
-@dataclass(slots=True)
-class CsmsCall:
-    envelope: Envelope
-    timer: asyncio.TimerHandle
-
-
-@dataclass(eq=False)
-class Connection:
-    station_id: str
-    ws: ServerConnection
-    listener: str
-    id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    station_call: StationCall | None = None
-    csms_call: CsmsCall | None = None
-    queue: deque[Envelope] = field(default_factory=deque)
-    replaced: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +95,10 @@ class Gateway:
         self.consumer: AIOKafkaConsumer | None = None
         self.servers: list[Server] = []
         self._consume_task: asyncio.Task[None] | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._announce_task: asyncio.Task[None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._seen: set[str] = set()
+        """Stations that sent a frame since the last gateway announcement."""
         self.listeners = [
             Listener(
                 "sp0", settings.router_sp0_port, False, settings.router_allow_unknown_stations
@@ -153,6 +142,7 @@ class Gateway:
         for tp in self.consumer.assignment():
             await self.consumer.position(tp)
         self._consume_task = asyncio.create_task(self._consume())
+        self._announce_task = asyncio.create_task(self._announce_every_interval())
         for listener in self.listeners:
             if listener.port:
                 self.servers.append(await self._serve(listener))
@@ -169,12 +159,14 @@ class Gateway:
             return await self._handshake(listener, conn, request)
 
         async def handler(ws: ServerConnection) -> None:
+            assert isinstance(ws, StationSocket)
             await self._session(listener, ws)
 
         return await serve(
             handler,
             self.settings.router_host,
             listener.port,
+            create_connection=StationSocket,
             process_request=process_request,
             select_subprotocol=_select_subprotocol,
             subprotocols=list(SUBPROTOCOLS),
@@ -190,8 +182,17 @@ class Gateway:
             server.close(close_connections=True)
         for server in self.servers:
             await server.wait_closed()
-        if self._consume_task:
-            self._consume_task.cancel()
+        for task in (self._announce_task, self._consume_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        if self._tasks:  # the disconnect events and whatever else is still being published
+            await asyncio.wait(list(self._tasks), timeout=5)
+        if self.producer:
+            try:
+                await asyncio.wait_for(self._announce(stopped=True), 5)
+            except Exception:
+                log.exception("could not announce the gateway's stop")
         if self.consumer:
             await self.consumer.stop()
         if self.producer:
@@ -234,7 +235,7 @@ class Gateway:
 
     # ---- a station's session ------------------------------------------------------------
 
-    async def _session(self, listener: Listener, ws: ServerConnection) -> None:
+    async def _session(self, listener: Listener, ws: StationSocket) -> None:
         station_id = station_id_from_path(ws.request.path)  # type: ignore[union-attr]
         if ws.subprotocol is None:
             # OCPP-J: the handshake completes without a subprotocol, then the socket is closed.
@@ -246,15 +247,21 @@ class Gateway:
         self.connections[station_id] = conn
         if old is not None:
             old.replaced = True
-            self._drop_in_flight(old)
+            old.drop_in_flight()
             self._spawn(old.ws.close(1000, "replaced by a new connection"))
         CONNECTS.inc()
         CONNECTIONS.labels(listener.name).inc()
         self._publish_connection(conn, "connected")
         reason = "closed"
         try:
-            async for raw in ws:
-                await self._on_frame(conn, raw)
+            while True:
+                raw, binary = await ws.next_message()
+                try:
+                    await self._on_frame(conn, raw, binary)
+                except Exception as exc:
+                    await self._frame_failed(conn, raw, exc)
+        except ConnectionClosedOK:
+            pass
         except ConnectionClosed:
             reason = "connection_lost"
         except Exception:
@@ -265,49 +272,75 @@ class Gateway:
             DISCONNECTS.labels("replaced" if conn.replaced else reason).inc()
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]
-            self._drop_in_flight(conn)
+            conn.drop_in_flight()
             self._publish_connection(
                 conn, "disconnected", reason="replaced" if conn.replaced else reason
             )
 
-    def _drop_in_flight(self, conn: Connection) -> None:
-        if conn.station_call:
-            conn.station_call.timer.cancel()
-            conn.station_call = None
-        if conn.csms_call:
-            conn.csms_call.timer.cancel()
-            conn.csms_call = None
-        conn.queue.clear()
-
-    async def _on_frame(self, conn: Connection, raw: str | bytes) -> None:
+    async def _on_frame(self, conn: Connection, raw: bytes, binary: bool = False) -> None:
+        self._seen.add(conn.station_id)
+        if binary:
+            FRAMES.labels("in", "invalid", "").inc()
+            await self._send_error(
+                conn,
+                call_message_id(raw) or UNKNOWN_MESSAGE_ID,
+                RpcFrameworkError("OCPP-J messages are text frames; this one came as binary"),
+            )
+            return
         try:
-            frame = parse_frame(raw)
+            frame = parse_frame(raw, max_depth=self.settings.router_max_json_depth)
         except FrameError as exc:
             FRAMES.labels("in", "invalid", "").inc()
             await self._send_error(conn, exc.message_id, exc.error)
             return
         if isinstance(frame, Call):
-            await self._on_station_call(conn, frame)
+            await self._on_station_call(conn, frame, raw)
         else:
-            self._on_station_answer(conn, frame)
+            self._on_station_answer(conn, frame, raw)
 
-    async def _on_station_call(self, conn: Connection, call: Call) -> None:
+    async def _frame_failed(self, conn: Connection, raw: bytes, exc: Exception) -> None:
+        """A frame whose handling raised: logged, counted, and a CALL answered InternalError
+        (unless it was already taken), so the socket stays open and the station is not left
+        waiting."""
+        FRAME_FAILURES.inc()
+        log.error("frame handling failed", exc_info=exc, extra={"station_id": conn.station_id})
+        try:
+            message_id = call_message_id(raw)
+            if message_id is not None and not conn.holds_station_call(message_id):
+                await self._send_error(
+                    conn, message_id, InternalError("the CSMS failed to handle this call")
+                )
+        except Exception:
+            log.exception("could not answer a failed frame", extra={"station_id": conn.station_id})
+
+    # ---- station -> CSMS calls -------------------------------------------------------------
+
+    async def _on_station_call(self, conn: Connection, call: Call, raw: bytes) -> None:
         logs.station_id_var.set(conn.station_id)
         logs.action_var.set(call.action)
-        FRAMES.labels(
-            "in", "call", call.action if is_known_action(call.action) else "unknown"
-        ).inc()
+        action = call.action if is_known_action(call.action) else "unknown"
+        FRAMES.labels("in", "call", action).inc()
+        if conn.holds_station_call(call.message_id):
+            # A retransmit of a call in flight or queued: its one answer answers this one too.
+            STATION_CALLS_DUPLICATE.labels(action).inc()
+            log.info(
+                "repeated call not forwarded again",
+                extra={"station_id": conn.station_id, "message_id": call.message_id},
+            )
+            return
         block = station_call_block(call.action)
         try:
             if block is None:
                 if is_known_action(call.action):
                     raise NotSupportedError(f"{call.action} is not sent by a charging station")
                 raise UnknownActionError(f"unknown action {call.action!r}")
-            if conn.station_call is not None:
-                raise RpcFrameworkError(
-                    "another CALL from this station is still awaiting its result"
-                )
             validate_request(call.action, call.payload)
+            queued = len(conn.station_queue or ())
+            if conn.station_call is not None and queued >= self.settings.router_max_station_queue:
+                STATION_CALLS_REFUSED.labels(action).inc()
+                raise RpcFrameworkError(
+                    f"{queued + 1} calls from this station are already awaiting their results"
+                )
         except OCPPError as exc:
             await self._send_error(conn, call.message_id, exc)
             return
@@ -325,35 +358,71 @@ class Gateway:
                 kind=Kind.CALL,
                 message_id=call.message_id,
                 action=call.action,
-                payload=call.payload,
+                payload=_as_sent(raw, call.payload),
                 gateway_id=self.gateway_id,
                 traceparent=telemetry.current_traceparent(),
             )
-            timer = asyncio.get_running_loop().call_later(
-                self.settings.router_station_call_timeout,
-                self._station_call_timed_out,
-                conn,
-                call.message_id,
-            )
-            conn.station_call = StationCall(
-                call.message_id, call.action, time.perf_counter(), timer
-            )
-            self._publish(topic_in(block), env)
-
-    def _station_call_timed_out(self, conn: Connection, message_id: str) -> None:
-        pending = conn.station_call
-        if pending is None or pending.message_id != message_id:
+        pending = StationCall(call.message_id, call.action, topic_in(block), env)
+        if conn.station_call is None:
+            self._forward(conn, pending)
             return
-        conn.station_call = None
+        # OCPP-J allows one call in flight; a station that sends more is served in order.
+        STATION_CALLS_QUEUED.labels(action).inc()
+        if conn.station_queue is None:
+            conn.station_queue = deque()
+        conn.station_queue.append(pending)
+
+    def _forward(self, conn: Connection, call: StationCall) -> None:
+        env, call.envelope = call.envelope, None
+        assert env is not None
+        conn.station_call = call
+        call.started = time.perf_counter()
+        call.timer = asyncio.get_running_loop().call_later(
+            self.settings.router_station_call_timeout, self._station_call_timed_out, conn, call
+        )
+        self._spawn(self._publish_station_call(conn, call, env))
+
+    async def _publish_station_call(
+        self, conn: Connection, call: StationCall, env: Envelope
+    ) -> None:
+        if not await self._produce(call.topic, conn.station_id, env, "call"):
+            self._answer_error(conn, call, InternalError("the CSMS could not take the call"))
+
+    def _station_call_timed_out(self, conn: Connection, call: StationCall) -> None:
+        if conn.station_call is not call or call.answered:
+            return
         log.warning(
             "no reply from the CSMS in time",
-            extra={"station_id": conn.station_id, "action": pending.action},
+            extra={"station_id": conn.station_id, "action": call.action},
         )
-        self._spawn(
-            self._send_error(conn, message_id, InternalError("the CSMS did not answer in time"))
-        )
+        self._answer_error(conn, call, InternalError("the CSMS did not answer in time"))
 
-    def _on_station_answer(self, conn: Connection, frame: CallResult | CallError) -> None:
+    def _answer_error(self, conn: Connection, call: StationCall, exc: OCPPError) -> None:
+        CALLERRORS.labels(exc.code).inc()
+        FRAMES.labels("out", "error", call.action).inc()
+        self._answer(conn, call, _error_frame(call.message_id, exc.code, exc.description))
+
+    def _answer(self, conn: Connection, call: StationCall, frame: bytes) -> None:
+        """Answer the call in flight; the next queued call goes out once the answer is written."""
+        call.answered = True
+        if call.timer is not None:
+            call.timer.cancel()
+        self._spawn(self._deliver(conn, call, frame))
+
+    async def _deliver(self, conn: Connection, call: StationCall, frame: bytes) -> None:
+        try:
+            await self._send(conn, frame)
+        finally:
+            if conn.station_call is call:
+                conn.station_call = None
+                if conn.station_queue:
+                    self._forward(conn, conn.station_queue.popleft())
+
+    # ---- station answers to CSMS calls -----------------------------------------------------
+
+    def _on_station_answer(
+        self, conn: Connection, frame: CallResult | CallError, raw: bytes
+    ) -> None:
         kind = "result" if isinstance(frame, CallResult) else "error"
         inflight = conn.csms_call
         if inflight is None or inflight.envelope.message_id != frame.message_id:
@@ -365,9 +434,17 @@ class Gateway:
             return
         inflight.timer.cancel()
         conn.csms_call = None
-        call = inflight.envelope
-        FRAMES.labels("in", kind, call.action).inc()
-        block = csms_call_block(call.action)
+        try:
+            self._publish_answer(conn, inflight.envelope, frame, raw)
+        finally:
+            self._pump(conn)
+
+    def _publish_answer(
+        self, conn: Connection, call: Envelope, frame: CallResult | CallError, raw: bytes
+    ) -> None:
+        FRAMES.labels(
+            "in", "result" if isinstance(frame, CallResult) else "error", call.action
+        ).inc()
         reply = Envelope(
             station_id=conn.station_id,
             kind=Kind.RESULT,
@@ -381,7 +458,7 @@ class Gateway:
         if isinstance(frame, CallResult):
             try:
                 validate_response(call.action, frame.payload)
-                reply.payload = frame.payload
+                reply.payload = _as_sent(raw, frame.payload)
             except OCPPError as exc:
                 reply.kind = Kind.ERROR
                 reply.error = {
@@ -397,16 +474,17 @@ class Gateway:
                 "details": frame.details,
             }
         CSMS_CALLS.labels(call.action, "answered" if reply.kind == Kind.RESULT else "error").inc()
+        block = csms_call_block(call.action)
         if block is not None:
-            self._publish(topic_in(block), reply)
-        self._pump(conn)
+            self._spawn(self._produce(topic_in(block), conn.station_id, reply, "answer"))
 
     # ---- CSMS -> station ---------------------------------------------------------------
 
     def _pump(self, conn: Connection) -> None:
         """Send the next queued CSMS call if none is in flight."""
-        while conn.csms_call is None and conn.queue:
-            env = conn.queue.popleft()
+        queue = conn.csms_queue
+        while conn.csms_call is None and queue:
+            env = queue.popleft()
             remaining = (
                 (env.deadline - time.time())
                 if env.deadline
@@ -415,6 +493,14 @@ class Gateway:
             if remaining <= 0:
                 CSMS_CALLS.labels(env.action, "expired").inc()
                 continue
+            try:
+                request = orjson.dumps(env.payload)
+                frame = orjson.dumps([2, env.message_id, env.action, orjson.Fragment(request)])
+            except (orjson.JSONEncodeError, TypeError):
+                CSMS_CALLS.labels(env.action, "unencodable").inc()
+                log.exception("CSMS call not encodable", extra={"station_id": conn.station_id})
+                continue
+            env.payload = orjson.Fragment(request)  # the request the answer is published with
             timer = asyncio.get_running_loop().call_later(
                 min(remaining, self.settings.router_csms_call_timeout),
                 self._csms_call_timed_out,
@@ -424,7 +510,7 @@ class Gateway:
             conn.csms_call = CsmsCall(env, timer)
             FRAMES.labels("out", "call", env.action).inc()
             CSMS_CALLS.labels(env.action, "delivered").inc()
-            self._spawn(self._send(conn, encode_call(env.message_id, env.action, env.payload)))
+            self._spawn(self._send(conn, frame))
 
     def _csms_call_timed_out(self, conn: Connection, message_id: str) -> None:
         inflight = conn.csms_call
@@ -457,45 +543,56 @@ class Gateway:
     def _on_record(self, record: ConsumerRecord) -> None:
         env = Envelope.from_bytes(record.value)
         conn = self.connections.get(env.station_id)
+        if conn is None:
+            return  # another router holds this station (or nobody does: the caller times out)
         if env.kind == Kind.CALL:
-            if conn is None:
-                return  # another router holds this station (or nobody does: the caller times out)
-            if len(conn.queue) >= self.settings.router_max_queue:
+            if len(conn.csms_queue or ()) >= self.settings.router_max_queue:
                 CSMS_CALLS.labels(env.action, "dropped").inc()
                 return
-            conn.queue.append(env)
+            if conn.csms_queue is None:
+                conn.csms_queue = deque()
+            conn.csms_queue.append(env)
             self._pump(conn)
             return
-        if conn is None:
-            return
         pending = conn.station_call
-        if pending is None or pending.message_id != env.message_id:
+        if pending is None or pending.answered or pending.message_id != env.message_id:
             return  # a duplicate or late reply: the station is no longer waiting for it
-        pending.timer.cancel()
-        conn.station_call = None
         STATION_CALL_SECONDS.labels(pending.action).observe(time.perf_counter() - pending.started)
         if env.kind == Kind.RESULT:
             FRAMES.labels("out", "result", env.action).inc()
-            self._spawn(self._send(conn, encode_result(env.message_id, env.payload)))
-        else:
-            err = env.error or {}
-            code = str(err.get("code", "InternalError"))
-            FRAMES.labels("out", "error", env.action).inc()
-            CALLERRORS.labels(code).inc()
-            self._spawn(
-                self._send(
-                    conn,
-                    encode_error(
-                        env.message_id,
-                        code,
-                        str(err.get("description", "")),
-                        err.get("details") or {},
-                    ),
-                )
-            )
+            self._answer(conn, pending, orjson.dumps([3, env.message_id, env.payload]))
+            return
+        err = env.error or {}
+        code = str(err.get("code", "InternalError"))
+        FRAMES.labels("out", "error", env.action).inc()
+        CALLERRORS.labels(code).inc()
+        self._answer(
+            conn,
+            pending,
+            _error_frame(
+                env.message_id, code, str(err.get("description", "")), err.get("details") or {}
+            ),
+        )
 
-    def _publish(self, topic: str, env: Envelope) -> None:
-        self._spawn(self._produce(topic, env.station_id, env.to_bytes(), env.headers()))
+    async def _produce(self, topic: str, key: str, env: Envelope, what: str) -> bool:
+        try:
+            return await self._send_record(topic, key, env.to_bytes(), env.headers(), what)
+        except Exception:  # an envelope that cannot be encoded
+            PUBLISH_FAILURES.labels(what).inc()
+            log.exception("envelope not encodable", extra={"topic": topic, "station_id": key})
+            return False
+
+    async def _send_record(
+        self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]], what: str
+    ) -> bool:
+        assert self.producer is not None
+        try:
+            await self.producer.send(topic, value, key=key.encode(), headers=headers)
+            return True
+        except Exception:
+            PUBLISH_FAILURES.labels(what).inc()
+            log.exception("kafka publish failed", extra={"topic": topic, "key": key})
+            return False
 
     def _publish_connection(self, conn: Connection, event: str, reason: str | None = None) -> None:
         ev = ConnectionEvent(
@@ -508,40 +605,75 @@ class Gateway:
             reason=reason,
         )
         self._spawn(
-            self._produce(
+            self._send_record(
                 TOPIC_CONNECTIONS,
                 conn.station_id,
                 ev.to_bytes(),
                 [("station_id", conn.station_id.encode()), ("event", event.encode())],
+                "connection",
             )
         )
 
-    async def _produce(
-        self, topic: str, key: str, value: bytes, headers: list[tuple[str, bytes]]
-    ) -> None:
-        assert self.producer is not None
-        try:
-            await self.producer.send(topic, value, key=key.encode(), headers=headers)
-        except Exception:
-            log.exception("kafka publish failed", extra={"topic": topic, "station_id": key})
+    # ---- gateway announcements -----------------------------------------------------------
+
+    async def _announce_every_interval(self) -> None:
+        while True:
+            try:
+                await self._announce()
+            except Exception:
+                log.exception("gateway announcement failed")
+            await asyncio.sleep(self.settings.router_announce_interval)
+
+    async def _announce(self, *, stopped: bool = False) -> None:
+        """Publish the stations heard from since the last announcement (coalesced: a set, not a
+        message per frame), in chunks; ``stopped`` tells consumers this gateway is gone."""
+        seen, self._seen = self._seen, set()
+        headers = presence.headers(self.gateway_id)
+        for announcement in presence.announcements(
+            self.gateway_id, seen, interval=self.settings.router_announce_interval, stopped=stopped
+        ):
+            value = announcement.to_bytes()
+            if await self._send_record(
+                TOPIC_CONNECTIONS, self.gateway_id, value, headers, "announcement"
+            ):
+                ANNOUNCEMENTS.inc()
 
     # ---- sending to stations -------------------------------------------------------------
 
     async def _send_error(self, conn: Connection, message_id: str, exc: OCPPError) -> None:
         CALLERRORS.labels(exc.code).inc()
         FRAMES.labels("out", "error", "").inc()
-        await self._send(conn, encode_error(message_id, exc.code, exc.description, exc.details))
+        await self._send(conn, _error_frame(message_id, exc.code, exc.description, exc.details))
 
-    async def _send(self, conn: Connection, text: str) -> None:
+    async def _send(self, conn: Connection, frame: bytes) -> None:
         try:
-            await conn.ws.send(text)
+            await conn.ws.send(frame, text=True)
         except ConnectionClosed:
             pass
 
-    def _spawn(self, coro: object) -> None:
-        task = asyncio.ensure_future(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
         self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("background task failed", exc_info=exc)
+
+
+def _as_sent(raw: bytes, payload: dict[str, Any]) -> orjson.Fragment | dict[str, Any]:
+    """The payload as the JSON the station sent (validated already), not encoded again."""
+    try:
+        return orjson.Fragment(payload_json(raw))
+    except ValueError:  # not expected for a frame parse_frame accepted; the dict is as good
+        return payload
+
+
+def _error_frame(
+    message_id: str, code: str, description: str, details: dict[str, Any] | None = None
+) -> bytes:
+    return orjson.dumps([4, message_id, code, description, {} if details is None else details])
 
 
 def _select_subprotocol(conn: ServerConnection, offered: list[str]) -> str | None:

@@ -16,3 +16,26 @@ CSMS_CALLS = Counter(
 CONNECTS = Counter("csms_router_connects", "Station websocket connections accepted")
 DISCONNECTS = Counter("csms_router_disconnects", "Station websocket connections closed", ["reason"])
 AUTH_FAILURES = Counter("csms_router_auth_failures", "Refused station handshakes", ["reason"])
+STATION_CALLS_QUEUED = Counter(
+    "csms_router_station_calls_queued",
+    "Station CALLs sent while another awaited its reply: queued and forwarded in turn",
+    ["action"],
+)
+STATION_CALLS_REFUSED = Counter(
+    "csms_router_station_calls_refused",
+    "Station CALLs refused with RpcFrameworkError because the station's queue was full",
+    ["action"],
+)
+STATION_CALLS_DUPLICATE = Counter(
+    "csms_router_station_calls_duplicate",
+    "Station CALLs repeating the id of one in flight or queued: not forwarded again",
+    ["action"],
+)
+FRAME_FAILURES = Counter(
+    "csms_router_frame_failures",
+    "Frames whose handling failed unexpectedly (answered InternalError when a CALL)",
+)
+PUBLISH_FAILURES = Counter("csms_router_publish_failures", "Kafka publishes that failed", ["what"])
+ANNOUNCEMENTS = Counter(
+    "csms_router_gateway_announcements", "Gateway announcements published on ocpp.connections"
+)

@@ -27,7 +27,15 @@ class Settings(CommonSettings):
     router_ping_interval: float = 30.0
     router_ping_timeout: float = 20.0
     router_max_queue: int = 100
+    """CSMS calls queued per station behind the one in flight; more are dropped."""
+    router_max_station_queue: int = Field(default=10, ge=0)
+    """Station calls queued behind the one in flight (a station should send one at a time);
+    beyond that the station gets CALLERROR RpcFrameworkError."""
     router_max_frame_bytes: int = 4 * 1024 * 1024
+    router_max_json_depth: int = Field(default=64, ge=1, le=200)
+    """Deepest nesting of a payload accepted (FormatViolation beyond); orjson encodes at most 254."""
+    router_announce_interval: float = Field(default=10.0, gt=0)
+    """Seconds between gateway announcements on ocpp.connections (the stations heard from)."""
     router_auth_cache_seconds: float = 300.0
 
     @model_validator(mode="after")

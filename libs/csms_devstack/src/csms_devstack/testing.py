@@ -51,3 +51,96 @@ async def data_api_client(router: APIRouter, sessionmaker: Any) -> AsyncIterator
         transport=httpx.ASGITransport(app=app), base_url="http://test"
     ) as client:
         yield client
+
+
+async def handle_batch(
+    engine: Any,
+    ports: Any,
+    handler: Any,
+    calls: list[tuple[Any, str]],
+    *,
+    clock: Any,
+    settings: Any = None,
+    answers: list[Any] | None = None,
+) -> list[Any]:
+    """Run ``handler`` for each (request, station id) of ``calls`` in ONE unit of work over the
+    port factory ``ports``, preloaded as the batch runtime does; return each result as
+    ``Handled`` (response, events). ``answers``, when given, are the station's responses: the
+    handler is then an answer handler, called as ``handler(request, response, ...)``."""
+    import inspect
+
+    from csms_runtime.handlers import StationRef, unpack
+    from csms_runtime.uow import Work, unit_of_work
+
+    kind = "answer" if answers is not None else "call"
+    work = [
+        Work(
+            StationRef(sid),
+            kind,
+            type(req).__name__.removesuffix("Request"),
+            req,
+            answers[i] if answers is not None else None,
+        )
+        for i, (req, sid) in enumerate(calls)
+    ]
+    names = [
+        p.name
+        for p in inspect.signature(handler).parameters.values()
+        if p.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
+    out = []
+    async with unit_of_work(engine, ports, work) as built:
+        built.update(clock=clock, settings=settings, payload=None)
+        for w in work:
+            built["station"] = w.station
+            args = (w.request,) if answers is None else (w.request, w.response)
+            out.append(unpack(await handler(*args, **{n: built[n] for n in names})))
+    return out
+
+
+async def handle(
+    engine: Any, ports: Any, handler: Any, request: Any, station_id: str, **kw: Any
+) -> Any:
+    """One call (or, with ``answer=``, one answer) in its own unit of work; its ``Handled``."""
+    answer = kw.pop("answer", None)
+    [done] = await handle_batch(
+        engine,
+        ports,
+        handler,
+        [(request, station_id)],
+        answers=None if answer is None else [answer],
+        **kw,
+    )
+    return done
+
+
+class CapturingPublisher:
+    """A publisher port that keeps what it is given (topic, key, value, headers); for component
+    tests of the batch runtime without a broker. ``fail`` makes the next sends raise it."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, bytes, dict[str, str]]] = []
+        self.fail: BaseException | None = None
+
+    async def send(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
+        await (await self.send_nowait(topic, key, value, headers))
+
+    async def send_nowait(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> Any:
+        import asyncio
+
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append((topic, key, value, headers))
+        fut = asyncio.get_running_loop().create_future()
+        fut.set_result(None)
+        return fut
+
+    def on(self, topic: str) -> list[tuple[str, str, bytes, dict[str, str]]]:
+        return [m for m in self.sent if m[0] == topic]
+
+
+def record(topic: str, value: bytes, *, key: str = "", offset: int = 0) -> Any:
+    """A consumed Kafka record, as the batch runtime reads it."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(topic=topic, partition=0, offset=offset, key=key.encode(), value=value)

@@ -6,7 +6,8 @@ Handlers are plain async functions over typed ports::
                         stations: Stations, clock: Clock) -> HeartbeatResponse
 
 Their keyword-only parameters name the ports they need; the runtime supplies them for each
-record of a consumed batch (``station``, ``clock``, ``settings`` and the ports the service's
+record of a consumed batch (``station``, ``clock``, ``settings``, ``payload`` — the request's
+JSON as the station sent it, for handlers that store it verbatim — and the ports the service's
 port factory builds over the batch's unit of work). A handler returns its response, or
 ``Handled(response, events=[...])`` when it produced domain events; the runtime publishes
 the events after the batch's data is committed. It never sees a session, a commit, an
@@ -76,7 +77,7 @@ class StationRef:
 
 Handler = Callable[..., Awaitable[Any]]
 
-RUNTIME_PORTS = frozenset({"station", "clock", "settings"})
+RUNTIME_PORTS = frozenset({"station", "payload", "clock", "settings"})
 """Ports every handler may ask for; a service's port factory adds its own."""
 
 

@@ -60,6 +60,7 @@ from csms_runtime.calls import CallClient
 from csms_runtime.clock import Clock, SystemClock
 from csms_runtime.envelope import Envelope, Kind
 from csms_runtime.handlers import (
+    RUNTIME_PORTS,
     AnswerRoute,
     Event,
     Handled,
@@ -225,7 +226,7 @@ class BlockService:
             names = set(self.ports(conn))
         self.routes.check_ports(names)
         for sub in self.subscriptions:
-            missing = set(sub.ports) - names - {"station", "clock", "settings"}
+            missing = set(sub.ports) - names - RUNTIME_PORTS
             if missing:
                 raise TypeError(f"{sub.topic} handler asks for unknown ports {sorted(missing)}")
 
@@ -315,6 +316,7 @@ class BlockService:
     async def _run(self, it: Item, ports: dict[str, Any]) -> None:
         assert it.work is not None
         ports["station"] = it.work.station
+        ports["payload"] = it.work.payload
         logs.station_id_var.set(it.work.station.id)
         logs.action_var.set(it.work.action)
         started = time.perf_counter()
@@ -407,7 +409,7 @@ class BlockService:
             if env.kind == Kind.CALL:
                 it.route = self._call_route(env.action, protocol)
                 request = _parse(it.route.request, env.payload)
-                it.work = Work(station, "call", env.action, request)
+                it.work = Work(station, "call", env.action, request, payload=env.payload)
             elif env.kind == Kind.RESULT and env.request is not None:
                 it.route = self.routes.answer(env.action, protocol)
                 request = response = None

@@ -42,6 +42,9 @@ class Work:
     action: str
     request: BaseModel | Any | None = None
     response: BaseModel | None = None
+    payload: Any = None
+    """The request's JSON as the station sent it (handlers that store it verbatim ask for the
+    ``payload`` port)."""
 
 
 @runtime_checkable
@@ -80,6 +83,11 @@ async def unit_of_work(
                     await p.flush()
 
 
+class Contended(Exception):
+    """Another consumer wrote what this unit of work meant to create (e.g. during a consumer
+    group rebalance): retrying the batch will see it."""
+
+
 def retryable(exc: BaseException) -> bool:
     """True when retrying the same batch later can succeed (infrastructure, not data)."""
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
@@ -87,6 +95,7 @@ def retryable(exc: BaseException) -> bool:
     return isinstance(
         exc,
         (
+            Contended,
             sa_exc.OperationalError,  # connection lost, serialization failure, deadlock
             sa_exc.InterfaceError,
             sa_exc.TimeoutError,  # pool checkout

@@ -1,5 +1,9 @@
 """SQLModel tables and every query of the transactions service (its schema: "transactions").
 
+The handlers' ports over PostgreSQL live here too (``PgTransactions``, ``PgMeters``,
+``PgStatuses``; ``ports`` builds them for a unit of work): batch-shaped, so a consumed batch
+costs a bounded number of round trips, not a few per message.
+
 The columns ``station_id, transaction_id, id_token, id_token_type, active`` of
 ``transactions.transactions`` are a contract: ``csms_runtime.idtokens`` reads them to
 answer ConcurrentTx. The call log is shared code.
@@ -8,16 +12,21 @@ answer ConcurrentTx. The call log is shared code.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from csms_runtime.idtokens import PgIdTokens
+from csms_runtime.uow import Contended
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Column, Field, SQLModel, col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from transactions.ports import Row, TariffSnapshot, new_row
 from transactions.state import EventFacts
 
 SCHEMA = "transactions"
@@ -196,7 +205,7 @@ STATION_TARIFFS = StationTariff.__table__  # type: ignore[attr-defined]
 async def lock_transaction(
     session: AsyncSession, station_id: str, transaction_id: str
 ) -> dict[str, Any] | None:
-    """The transaction's row, locked until commit (so replicas cannot interleave its events)."""
+    """The transaction's row, locked until commit (tests and tools; handlers use the port)."""
     params = {"station_id": station_id, "transaction_id": transaction_id}
     row = (await session.exec(_LOCK_TX, params=params)).mappings().first()  # type: ignore[call-overload]
     return dict(row) if row is not None else None
@@ -211,92 +220,216 @@ _LOCK_TX = (
     )
     .with_for_update()
 )
-
-
-def _text(s: str) -> Any:
-    return sa.cast(sa.literal(s), sa.Text)
-
-
-async def create_transaction(
-    session: AsyncSession,
-    station_id: str,
-    transaction_id: str,
-    *,
-    now: datetime,
-    next_cost_update_at: datetime | None,
-) -> dict[str, Any] | None:
-    """Insert the row with a snapshot of the station's tariff (else the default one), in one
-    statement. None when another replica created it first (then lock it).
-    ``next_cost_update_at`` is kept only when a tariff applies."""
-    assigned = (
-        select(STATION_TARIFFS.c.tariff_id)
-        .where(STATION_TARIFFS.c.station_id == station_id)
-        .scalar_subquery()
+_LOCK_MANY = sa.text(
+    f"select t.* from {SCHEMA}.transactions t"
+    " join unnest(cast(:sids as varchar[]), cast(:tids as varchar[])) as k(s, t)"
+    " on t.station_id = k.s and t.transaction_id = k.t"
+    " order by t.id for update of t"
+)
+_KNOWN_SEQS = sa.text(
+    f"select e.station_id, e.transaction_id, e.seq_no from {SCHEMA}.transaction_events e"
+    " join unnest(cast(:sids as varchar[]), cast(:tids as varchar[]), cast(:seqs as int[]))"
+    " as k(s, t, q) on e.station_id = k.s and e.transaction_id = k.t and e.seq_no = k.q"
+)
+_TARIFFS_OF = sa.text(
+    "select st.station_id, t.id, t.currency, t.price_per_kwh, t.price_per_minute,"
+    f" t.price_per_session from {SCHEMA}.station_tariffs st"
+    f" join {SCHEMA}.tariffs t on t.id = st.tariff_id where st.station_id = any(:sids)"
+    " union all (select null, t.id, t.currency, t.price_per_kwh, t.price_per_minute,"
+    f" t.price_per_session from {SCHEMA}.tariffs t where t.is_default limit 1)"
+)
+_FACT_COLUMNS = [
+    "seq_no",
+    "event_type",
+    "timestamp",
+    "evse_id",
+    "connector_id",
+    "id_token",
+    "id_token_type",
+    "charging_state",
+    "stopped_reason",
+    "remote_start_id",
+    "reservation_id",
+    "time_spent_charging",
+]
+_EVENT_FACTS = (
+    sa.select(*(EVENTS.c[c] for c in _FACT_COLUMNS))
+    .where(
+        EVENTS.c.station_id == sa.bindparam("station_id"),
+        EVENTS.c.transaction_id == sa.bindparam("transaction_id"),
     )
-    default = select(TARIFFS.c.id).where(TARIFFS.c.is_default).limit(1).scalar_subquery()
-    one = select(sa.literal(1).label("one")).subquery()
-    snapshot = func.jsonb_build_object(
-        _text("currency"),
-        TARIFFS.c.currency,
-        _text("pricePerKwh"),
-        sa.cast(TARIFFS.c.price_per_kwh, sa.Text),
-        _text("pricePerMinute"),
-        sa.cast(TARIFFS.c.price_per_minute, sa.Text),
-        _text("pricePerSession"),
-        sa.cast(TARIFFS.c.price_per_session, sa.Text),
+    .order_by(EVENTS.c.seq_no)
+)
+_INSERT_TX = (
+    insert(TX)
+    .on_conflict_do_nothing(index_elements=["station_id", "transaction_id"])
+    .returning(TX.c.station_id, TX.c.transaction_id)
+)
+_INSERT_EVENTS = insert(EVENTS).on_conflict_do_nothing(
+    index_elements=["station_id", "transaction_id", "seq_no"]
+)
+# What an event changes on its transaction; never the tariff snapshot, and never
+# next_cost_update_at, which the CostUpdated task moves.
+_TX_STATE = [
+    c.name
+    for c in TX.c
+    if c.name
+    not in (
+        "id",
+        "station_id",
+        "transaction_id",
+        "tariff_id",
+        "tariff",
+        "currency",
+        "next_cost_update_at",
+        "created_at",
     )
-    ts = sa.DateTime(timezone=True)
-    next_at: Any = sa.null()
-    if next_cost_update_at is not None:  # only when a tariff applies
-        next_at = sa.case(
-            (TARIFFS.c.id.is_not(None), sa.literal(next_cost_update_at, ts)), else_=sa.null()
-        )
-    source = select(
-        sa.literal(station_id, sa.String),
-        sa.literal(transaction_id, sa.String),
-        TARIFFS.c.id,
-        sa.case((TARIFFS.c.id.is_not(None), snapshot), else_=None),
-        TARIFFS.c.currency,
-        sa.cast(next_at, ts),
-        sa.literal(now, ts),
-        sa.literal(now, ts),
-    ).select_from(one.outerjoin(TARIFFS, TARIFFS.c.id == func.coalesce(assigned, default)))
-    stmt = (
-        insert(TX)
-        .from_select(
-            [
-                "station_id",
-                "transaction_id",
-                "tariff_id",
-                "tariff",
-                "currency",
-                "next_cost_update_at",
-                "created_at",
-                "updated_at",
-            ],
-            source,
-        )
-        .on_conflict_do_nothing(index_elements=["station_id", "transaction_id"])
-        .returning(*TX.c)
-    )
-    row = (await session.exec(stmt)).mappings().first()  # type: ignore[call-overload]
-    return dict(row) if row is not None else None
-
-
-async def insert_event(session: AsyncSession, values: dict[str, Any]) -> bool:
-    """Store an event; False when this (station, transaction, seqNo) is already stored."""
-    result = await session.exec(_INSERT_EVENT, params=values)  # type: ignore[call-overload]
-    return result.first() is not None
-
-
-_INSERT_EVENT = (
-    insert(EVENTS)
-    .on_conflict_do_nothing(index_elements=["station_id", "transaction_id", "seq_no"])
-    .returning(EVENTS.c.id)
+]
+_UPDATE_TX = (
+    sa.update(TX)
+    .where(TX.c.id == sa.bindparam("_id"))
+    .values({c: sa.bindparam(c, type_=TX.c[c].type) for c in _TX_STATE})
 )
 
+Key = tuple[str, str]
 
-async def insert_meter_values(session: AsyncSession, rows: Sequence[dict[str, Any]]) -> None:
+
+@dataclass
+class PgTransactions:
+    """``ports.Transactions`` over a unit of work. ``preload`` locks every transaction of the
+    batch's TransactionEvents (one statement, in id order so replicas cannot deadlock), reads
+    which of their (transaction, seqNo) are stored already, and the tariffs of stations whose
+    transactions are new; ``flush`` inserts new transactions, events and meter values and
+    updates the others, one statement each."""
+
+    conn: AsyncConnection
+    _rows: dict[Key, Row] = field(default_factory=dict)
+    _absent: set[Key] = field(default_factory=set)
+    _new: dict[Key, Row] = field(default_factory=dict)
+    _dirty: dict[Key, Row] = field(default_factory=dict)
+    _seqs: set[tuple[str, str, int]] = field(default_factory=set)
+    _checked: set[tuple[str, str, int]] = field(default_factory=set)
+    _events: list[dict[str, Any]] = field(default_factory=list)
+    _samples: list[dict[str, Any]] = field(default_factory=list)
+    _tariffs: dict[str | None, TariffSnapshot] = field(default_factory=dict)
+    _tariffs_of: set[str | None] = field(default_factory=set)
+
+    async def preload(self, work: Sequence[Any]) -> None:
+        reqs = [
+            (w.station.id, w.request)
+            for w in work
+            if w.action == "TransactionEvent" and w.kind == "call"
+        ]
+        if not reqs:
+            return
+        keys = sorted({(sid, r.transaction_info.transaction_id) for sid, r in reqs})
+        await self._lock(keys)
+        await self._load_seqs(
+            sorted({(sid, r.transaction_info.transaction_id, r.seq_no) for sid, r in reqs})
+        )
+        await self._load_tariffs(sorted({k[0] for k in keys if k in self._absent}))
+
+    async def _lock(self, keys: list[Key]) -> None:
+        keys = [k for k in keys if k not in self._rows and k not in self._absent]
+        if not keys:
+            return
+        result = await self.conn.execute(
+            _LOCK_MANY, {"sids": [k[0] for k in keys], "tids": [k[1] for k in keys]}
+        )
+        for r in result.mappings():
+            self._rows[(r["station_id"], r["transaction_id"])] = dict(r)
+        self._absent.update(k for k in keys if k not in self._rows)
+
+    async def _load_seqs(self, triples: list[tuple[str, str, int]]) -> None:
+        triples = [t for t in triples if t not in self._checked]
+        if not triples:
+            return
+        result = await self.conn.execute(
+            _KNOWN_SEQS,
+            {
+                "sids": [t[0] for t in triples],
+                "tids": [t[1] for t in triples],
+                "seqs": [t[2] for t in triples],
+            },
+        )
+        self._seqs.update((r[0], r[1], r[2]) for r in result)
+        self._checked.update(triples)
+
+    async def _load_tariffs(self, station_ids: list[str]) -> None:
+        wanted = [s for s in station_ids if s not in self._tariffs_of]
+        if not wanted and None in self._tariffs_of:
+            return
+        for r in await self.conn.execute(_TARIFFS_OF, {"sids": wanted}):
+            self._tariffs[r[0]] = TariffSnapshot(*r[1:])
+        self._tariffs_of.update(wanted)
+        self._tariffs_of.add(None)
+
+    async def get(self, station_id: str, transaction_id: str) -> Row | None:
+        key = (station_id, transaction_id)
+        if key not in self._rows and key not in self._absent and key not in self._new:
+            await self._lock([key])
+        return self._new.get(key) or self._rows.get(key)
+
+    async def create(
+        self, station_id: str, transaction_id: str, *, now: datetime, cost_update_interval: float
+    ) -> Row:
+        await self._load_tariffs([station_id])
+        tariff = self._tariffs.get(station_id) or self._tariffs.get(None)
+        row = new_row(station_id, transaction_id, tariff, now, cost_update_interval)
+        self._new[(station_id, transaction_id)] = row
+        return row
+
+    async def add_event(self, event: dict[str, Any]) -> bool:
+        triple = (event["station_id"], event["transaction_id"], event["seq_no"])
+        await self._load_seqs([triple])
+        if triple in self._seqs:
+            return False
+        self._seqs.add(triple)
+        self._events.append(event)
+        return True
+
+    async def events(self, station_id: str, transaction_id: str) -> list[EventFacts]:
+        params = {"station_id": station_id, "transaction_id": transaction_id}
+        stored = [
+            EventFacts(**r) for r in (await self.conn.execute(_EVENT_FACTS, params)).mappings()
+        ]
+        pending = [
+            EventFacts(**{c: e[c] for c in _FACT_COLUMNS})
+            for e in self._events
+            if (e["station_id"], e["transaction_id"]) == (station_id, transaction_id)
+        ]
+        return sorted(stored + pending, key=lambda f: f.seq_no)
+
+    async def add_samples(self, rows: Sequence[dict[str, Any]]) -> None:
+        self._samples.extend(rows)
+
+    async def save(self, row: Row) -> None:
+        key = (row["station_id"], row["transaction_id"])
+        if key in self._new:
+            self._new[key] = row
+        else:
+            self._dirty[key] = row
+
+    async def flush(self) -> None:
+        if self._new:
+            rows = [{k: v for k, v in r.items() if k != "id"} for r in self._new.values()]
+            created = (await self.conn.execute(_INSERT_TX, rows)).all()
+            if len(created) < len(rows):
+                # Another consumer created one of them meanwhile (a rebalance): start over,
+                # and this time lock the row it made.
+                raise Contended("a transaction was created concurrently")
+        if self._events:
+            await self.conn.execute(_INSERT_EVENTS, self._events)
+        if self._dirty:
+            await self.conn.execute(
+                _UPDATE_TX,
+                [{"_id": r["id"], **{c: r[c] for c in _TX_STATE}} for r in self._dirty.values()],
+            )
+        await insert_samples(self.conn, self._samples)
+        self._new, self._dirty, self._events, self._samples = {}, {}, [], []
+
+
+async def insert_samples(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """One INSERT for any number of samples; those already stored (same sample_key) are skipped.
 
     The rows travel as one array per column and are unnested by PostgreSQL: the statement's text
@@ -311,7 +444,7 @@ async def insert_meter_values(session: AsyncSession, rows: Sequence[dict[str, An
     params["signed_meter_value"] = [
         None if v is None else orjson.dumps(v).decode() for v in params["signed_meter_value"]
     ]
-    await session.exec(_INSERT_METERS, params=params)  # type: ignore[call-overload]
+    await conn.execute(_INSERT_METERS, params)
 
 
 _METER_COLUMNS = [
@@ -338,46 +471,85 @@ _INSERT_METERS = sa.text(
 )
 
 
-_FACT_COLUMNS = [
-    "seq_no",
-    "event_type",
-    "timestamp",
-    "evse_id",
-    "connector_id",
-    "id_token",
-    "id_token_type",
-    "charging_state",
-    "stopped_reason",
-    "remote_start_id",
-    "reservation_id",
-    "time_spent_charging",
-]
+@dataclass
+class PgMeters:
+    """``ports.Meters``: a batch's sampled values outside transactions, in one INSERT."""
+
+    conn: AsyncConnection
+    _samples: list[dict[str, Any]] = field(default_factory=list)
+
+    async def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        self._samples.extend(rows)
+
+    async def flush(self) -> None:
+        await insert_samples(self.conn, self._samples)
+        self._samples = []
 
 
-async def event_facts(
-    session: AsyncSession, station_id: str, transaction_id: str
-) -> list[EventFacts]:
-    stmt = (
-        sa.select(*(EVENTS.c[c] for c in _FACT_COLUMNS))
-        .where(EVENTS.c.station_id == station_id, EVENTS.c.transaction_id == transaction_id)
-        .order_by(EVENTS.c.seq_no)
-    )
-    rows = (await session.exec(stmt)).mappings().all()  # type: ignore[call-overload]
-    return [EventFacts(**r) for r in rows]
+_LATEST_STATUS = insert(ConnectorStatus.__table__)  # type: ignore[attr-defined]
+_LATEST_STATUS = _LATEST_STATUS.on_conflict_do_update(
+    index_elements=["station_id", "evse_id", "connector_id"],
+    set_={
+        "status": _LATEST_STATUS.excluded.status,
+        "status_at": _LATEST_STATUS.excluded.status_at,
+        "updated_at": _LATEST_STATUS.excluded.updated_at,
+    },
+    # A late notification does not overwrite a newer one.
+    where=col(ConnectorStatus.status_at) <= _LATEST_STATUS.excluded.status_at,
+)
+_STATUS_HISTORY = insert(ConnectorStatusHistory.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
+    index_elements=["station_id", "evse_id", "connector_id", "status_at", "status"]
+)
 
 
-async def update_transaction(session: AsyncSession, pk: int, values: dict[str, Any]) -> None:
-    stmt = _UPDATE_TX.get(frozenset(values))
-    if stmt is None:
-        stmt = _UPDATE_TX[frozenset(values)] = (
-            update(TX)
-            .where(TX.c.id == sa.bindparam("_pk"))
-            .values({k: sa.bindparam(k, type_=TX.c[k].type) for k in values})
-        )
-    await session.exec(stmt, params={**values, "_pk": pk})  # type: ignore[call-overload]
+@dataclass
+class PgStatuses:
+    """``ports.Statuses``: a batch's StatusNotifications as one upsert of the latest status
+    per connector and one insert into the history."""
+
+    conn: AsyncConnection
+    _latest: dict[tuple[str, int, int], dict[str, Any]] = field(default_factory=dict)
+    _history: list[dict[str, Any]] = field(default_factory=list)
+
+    async def record(
+        self,
+        station_id: str,
+        *,
+        evse_id: int,
+        connector_id: int,
+        status: str,
+        status_at: datetime,
+        now: datetime,
+    ) -> None:
+        key = (station_id, evse_id, connector_id)
+        row = {
+            "station_id": station_id,
+            "evse_id": evse_id,
+            "connector_id": connector_id,
+            "status": status,
+            "status_at": status_at,
+        }
+        known = self._latest.get(key)
+        if known is None or known["status_at"] <= status_at:
+            self._latest[key] = {**row, "updated_at": now}
+        self._history.append({**row, "received_at": now})
+
+    async def flush(self) -> None:
+        if self._latest:
+            await self.conn.execute(_LATEST_STATUS, list(self._latest.values()))
+        if self._history:
+            await self.conn.execute(_STATUS_HISTORY, self._history)
+        self._latest, self._history = {}, []
 
 
-_UPDATE_TX: dict[frozenset[str], Any] = {}
+def ports(conn: AsyncConnection) -> dict[str, Any]:
+    """The transactions service's port factory (see csms_runtime.uow)."""
+    return {
+        "transactions": PgTransactions(conn),
+        "samples": PgMeters(conn),
+        "statuses": PgStatuses(conn),
+        "id_tokens": PgIdTokens(conn),
+    }
 
 
 # --- CostUpdated -------------------------------------------------------------------------
@@ -408,52 +580,6 @@ async def claim_cost_updates(
     rows = (await session.exec(stmt)).mappings().all()  # type: ignore[call-overload]
     await session.commit()
     return [dict(r) for r in rows]
-
-
-# --- MeterValues and StatusNotification ---------------------------------------------------
-
-
-async def record_status(
-    session: AsyncSession,
-    station_id: str,
-    *,
-    evse_id: int,
-    connector_id: int,
-    status: str,
-    status_at: datetime,
-    now: datetime,
-) -> None:
-    latest = insert(ConnectorStatus.__table__).values(  # type: ignore[attr-defined]
-        station_id=station_id,
-        evse_id=evse_id,
-        connector_id=connector_id,
-        status=status,
-        status_at=status_at,
-        updated_at=now,
-    )
-    latest = latest.on_conflict_do_update(
-        index_elements=["station_id", "evse_id", "connector_id"],
-        set_={"status": status, "status_at": status_at, "updated_at": now},
-        # A late notification does not overwrite a newer one.
-        where=col(ConnectorStatus.status_at) <= latest.excluded.status_at,
-    )
-    history = (
-        insert(ConnectorStatusHistory.__table__)  # type: ignore[attr-defined]
-        .values(
-            station_id=station_id,
-            evse_id=evse_id,
-            connector_id=connector_id,
-            status=status,
-            status_at=status_at,
-            received_at=now,
-        )
-        .on_conflict_do_nothing(
-            index_elements=["station_id", "evse_id", "connector_id", "status_at", "status"]
-        )
-    )
-    await session.exec(latest)  # type: ignore[call-overload]
-    await session.exec(history)  # type: ignore[call-overload]
-    await session.commit()
 
 
 # --- Data API queries ---------------------------------------------------------------------

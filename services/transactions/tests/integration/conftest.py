@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from csms_devstack.testing import migrated_database
+from csms_devstack.testing import handle_batch, migrated_database
 from csms_runtime import db
 from csms_runtime.clock import FixedClock
 from ocpp_schema.v201 import TransactionEventRequest
@@ -115,22 +115,38 @@ def event(
 
 
 @pytest.fixture
-def send(sessionmaker, publisher):
-    """Run the TransactionEvent handler in its own session, as the dispatcher does."""
+def send_batch(engine, publisher):
+    """Run TransactionEvents through the handler in ONE unit of work, as the runtime does with
+    a consumed batch; the domain events land in ``publisher``. Returns the responses as JSON."""
+
+    async def _send(
+        calls: list[tuple[TransactionEventRequest, str]], *, settings: Settings | None = None
+    ) -> list[dict[str, Any]]:
+        done = await handle_batch(
+            engine,
+            store.ports,
+            transaction_event,
+            calls,
+            clock=FixedClock(T0 + timedelta(hours=1)),
+            settings=settings or Settings(),
+        )
+        for d in done:
+            for ev in d.events:
+                await publisher.emit(ev.topic, ev.key, ev.value, ev.headers)
+        return [d.response.model_dump(by_alias=True, exclude_none=True, mode="json") for d in done]
+
+    return _send
+
+
+@pytest.fixture
+def send(send_batch):
+    """One TransactionEvent in its own unit of work (a batch of one)."""
 
     async def _send(
         req: TransactionEventRequest, station_id: str, *, settings: Settings | None = None
     ) -> dict[str, Any]:
-        async with sessionmaker() as s:
-            resp = await transaction_event(
-                req,
-                station_id=station_id,
-                session=s,
-                clock=FixedClock(T0 + timedelta(hours=1)),
-                settings=settings or Settings(),
-                publisher=publisher,
-            )
-        return resp.model_dump(by_alias=True, exclude_none=True, mode="json")
+        [resp] = await send_batch([(req, station_id)], settings=settings)
+        return resp
 
     return _send
 

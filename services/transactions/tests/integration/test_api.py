@@ -6,10 +6,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from csms_devstack.testing import data_api_client
+from csms_devstack.testing import data_api_client, handle
 from csms_runtime.clock import FixedClock
 from ocpp_schema.v201 import MeterValuesRequest, StatusNotificationRequest
-from transactions import api
+from transactions import api, store
 from transactions.handlers.meter_values import meter_values
 from transactions.handlers.status_notification import status_notification
 
@@ -206,27 +206,28 @@ async def test_tariff_crud_default_and_station_assignment(client, tariffs):
     assert (await client.get(f"{BASE}/tariffs/T-2")).status_code == 404
 
 
-async def test_evses_history_and_meter_values_outside_transactions(client, sessionmaker):
+async def test_evses_history_and_meter_values_outside_transactions(client, engine):
     sid = uid("EVSE")
     for minute, evse, connector, status in [
         (0, 1, 1, "Available"),
         (2, 1, 1, "Occupied"),
         (1, 2, 1, "Unavailable"),
     ]:
-        async with sessionmaker() as s:
-            await status_notification(
-                StatusNotificationRequest.model_validate(
-                    {
-                        "timestamp": (T0 + minute * M).isoformat(),
-                        "connectorStatus": status,
-                        "evseId": evse,
-                        "connectorId": connector,
-                    }
-                ),
-                station_id=sid,
-                session=s,
-                clock=FixedClock(T0 + 10 * M),
-            )
+        await handle(
+            engine,
+            store.ports,
+            status_notification,
+            StatusNotificationRequest.model_validate(
+                {
+                    "timestamp": (T0 + minute * M).isoformat(),
+                    "connectorStatus": status,
+                    "evseId": evse,
+                    "connectorId": connector,
+                }
+            ),
+            sid,
+            clock=FixedClock(T0 + 10 * M),
+        )
     evses = (await client.get(f"{BASE}/evses", params={"stationId": sid})).json()
     assert [(e["evseId"], e["connectorId"], e["status"], e["statusAt"]) for e in evses] == [
         (1, 1, "Occupied", "2026-11-21T10:02:00Z"),
@@ -242,23 +243,24 @@ async def test_evses_history_and_meter_values_outside_transactions(client, sessi
     ]
 
     for evse, minute in ((1, 0), (2, 1), (1, 5)):
-        async with sessionmaker() as s:
-            await meter_values(
-                MeterValuesRequest.model_validate(
-                    {
-                        "evseId": evse,
-                        "meterValue": [
-                            {
-                                "timestamp": (T0 + minute * M).isoformat(),
-                                "sampledValue": [{"value": minute * 10}],
-                            }
-                        ],
-                    }
-                ),
-                station_id=sid,
-                session=s,
-                clock=FixedClock(T0),
-            )
+        await handle(
+            engine,
+            store.ports,
+            meter_values,
+            MeterValuesRequest.model_validate(
+                {
+                    "evseId": evse,
+                    "meterValue": [
+                        {
+                            "timestamp": (T0 + minute * M).isoformat(),
+                            "sampledValue": [{"value": minute * 10}],
+                        }
+                    ],
+                }
+            ),
+            sid,
+            clock=FixedClock(T0),
+        )
     r = await client.get(f"{BASE}/meter-values", params={"stationId": sid, "evseId": 1})
     page = r.json()
     assert page["total"] == 2 and [m["value"] for m in page["items"]] == [50.0, 0.0]

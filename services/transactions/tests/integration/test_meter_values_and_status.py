@@ -3,6 +3,7 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+from csms_devstack.testing import handle, handle_batch
 from csms_runtime.clock import FixedClock
 from ocpp_schema.v201 import MeterValuesRequest, MeterValuesResponse, StatusNotificationRequest
 from transactions import store
@@ -37,7 +38,7 @@ def sn(evse_id: int, connector_id: int, status: str, minute: int) -> StatusNotif
     )
 
 
-async def test_meter_values_are_stored_once_per_sample(sessionmaker):
+async def test_meter_values_are_stored_once_per_sample(sessionmaker, engine):
     sid = f"CS-{uuid.uuid4().hex[:6]}"
     req = mv(
         0,
@@ -56,11 +57,12 @@ async def test_meter_values_are_stored_once_per_sample(sessionmaker):
         },
     )
     for _ in range(2):  # a redelivery
-        async with sessionmaker() as s:
-            resp = await meter_values(req, station_id=sid, session=s, clock=FixedClock(T0))
-            assert resp == MeterValuesResponse()
+        done = await handle(engine, store.ports, meter_values, req, sid, clock=FixedClock(T0))
+        assert done.response == MeterValuesResponse()
+    await handle(
+        engine, store.ports, meter_values, mv(1, 2, {"value": 1}), sid, clock=FixedClock(T0)
+    )
     async with sessionmaker() as s:
-        await meter_values(mv(1, 2, {"value": 1}), station_id=sid, session=s, clock=FixedClock(T0))
         rows, total = await store.list_meter_values(
             s,
             station_id=sid,
@@ -84,13 +86,12 @@ async def test_meter_values_are_stored_once_per_sample(sessionmaker):
         assert rows[0].evse_id == 1  # newest first
 
 
-async def test_status_latest_wins_by_timestamp_and_history_is_idempotent(sessionmaker):
+async def test_status_latest_wins_by_timestamp_and_history_is_idempotent(sessionmaker, engine):
     sid = f"CS-{uuid.uuid4().hex[:6]}"
 
     async def send(req, received_minute=0):
-        async with sessionmaker() as s:
-            clock = FixedClock(T0 + timedelta(minutes=received_minute))
-            await status_notification(req, station_id=sid, session=s, clock=clock)
+        clock = FixedClock(T0 + timedelta(minutes=received_minute))
+        await handle(engine, store.ports, status_notification, req, sid, clock=clock)
 
     await send(sn(1, 1, "Available", 0))
     await send(sn(1, 1, "Occupied", 5))
@@ -108,3 +109,18 @@ async def test_status_latest_wins_by_timestamp_and_history_is_idempotent(session
         )
         assert total == 3
         assert [h.status for h in history] == ["Occupied", "Reserved", "Available"]
+
+
+async def test_statuses_of_one_batch_latest_wins_whatever_the_order(sessionmaker, engine):
+    sid = f"CS-{uuid.uuid4().hex[:6]}"
+    reqs = [sn(1, 1, "Occupied", 5), sn(1, 1, "Available", 0), sn(1, 1, "Occupied", 5)]
+    await handle_batch(
+        engine, store.ports, status_notification, [(r, sid) for r in reqs], clock=FixedClock(T0)
+    )
+    async with sessionmaker() as s:
+        [latest] = await store.list_statuses(s, station_id=sid, limit=100)
+        assert (latest.status, latest.status_at) == ("Occupied", T0 + timedelta(minutes=5))
+        _, total = await store.list_status_history(
+            s, station_id=sid, evse_id=1, connector_id=None, offset=0, limit=100
+        )
+        assert total == 2

@@ -311,11 +311,11 @@ async def test_id_token_info_from_evdriver_tokens_and_concurrent_tx(make_event, 
     assert central == {"idTokenInfo": {"status": "Accepted"}}
 
 
-async def test_fast_path_is_four_statements_and_one_commit(make_event, send, engine, tariffs):
-    """An Updated after all others with 8 sampled values: lock, event, meter values, update."""
-    sid, tid = uid("CS"), uid()
-    await tariffs("T-FAST", [sid], kwh="0.3")
-    await send(make_event(tid, 0, "Started", T0, wh=0, charging_state="Charging"), sid)
+async def test_a_batch_costs_the_same_statements_whatever_its_size(
+    make_event, send_batch, engine, tariffs
+):
+    """A consumed batch of Updated events (each with 7 sampled values) for many transactions:
+    the same statements for 2 transactions as for 40, and one commit."""
     samples = [
         {"value": v, "measurand": m, "phase": p}
         for v, m, p in [
@@ -329,25 +329,53 @@ async def test_fast_path_is_four_statements_and_one_commit(make_event, send, eng
         ]
     ]
     samples = [{k: v for k, v in s.items() if v is not None} for s in samples]
-    statements: list[str] = []
-    commits: list[int] = []
-
-    def on_execute(conn, cursor, statement, *args):
-        statements.append(statement.split()[0].upper())
-
-    def on_commit(conn):
-        commits.append(1)
-
     sync = engine.sync_engine
-    sa.event.listen(sync, "before_cursor_execute", on_execute)
-    sa.event.listen(sync, "commit", on_commit)
-    try:
-        await send(
-            make_event(tid, 1, "Updated", T0 + timedelta(minutes=1), wh=500, extra_samples=samples),
-            sid,
+
+    async def measure(n: int) -> tuple[list[str], int, list]:
+        sessions = [(uid("CS"), uid()) for _ in range(n)]
+        for sid, _ in sessions:
+            await tariffs(uid("T"), [sid], kwh="0.3")
+        await send_batch(
+            [
+                (make_event(t, 0, "Started", T0, wh=0, charging_state="Charging"), s)
+                for s, t in sessions
+            ]
         )
-    finally:
-        sa.event.remove(sync, "before_cursor_execute", on_execute)
-        sa.event.remove(sync, "commit", on_commit)
-    assert statements == ["SELECT", "INSERT", "INSERT", "UPDATE"]
-    assert len(commits) == 1
+        statements: list[str] = []
+        commits: list[int] = []
+
+        def on_execute(conn, cursor, statement, *args):
+            statements.append(statement.split()[0].upper())
+
+        def on_commit(conn):
+            commits.append(1)
+
+        sa.event.listen(sync, "before_cursor_execute", on_execute)
+        sa.event.listen(sync, "commit", on_commit)
+        try:
+            batch = [
+                (
+                    make_event(
+                        t,
+                        seq,
+                        "Updated",
+                        T0 + timedelta(minutes=seq),
+                        wh=500 * seq,
+                        extra_samples=samples,
+                    ),
+                    s,
+                )
+                for seq in (1, 2)
+                for s, t in sessions
+            ]
+            resps = await send_batch(batch + batch[:3])  # and a few duplicates in the same batch
+        finally:
+            sa.event.remove(sync, "before_cursor_execute", on_execute)
+            sa.event.remove(sync, "commit", on_commit)
+        return statements, len(commits), resps
+
+    small, small_commits, _ = await measure(2)
+    large, large_commits, resps = await measure(40)
+    assert small == large and small_commits == large_commits == 1
+    assert len(large) <= 6, large  # lock, known seqNos, events, update, meter values
+    assert len(resps) == 83

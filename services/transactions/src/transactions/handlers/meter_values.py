@@ -1,17 +1,19 @@
-from csms_runtime.clock import Clock
-from ocpp_schema.v201 import MeterValuesRequest, MeterValuesResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+"""MeterValues: sampled values outside transactions, per (station, evseId)."""
 
-from transactions import meters, store
+from csms_runtime.clock import Clock
+from csms_runtime.handlers import StationRef
+from ocpp_schema.v201 import MeterValuesRequest, MeterValuesResponse
+
+from transactions import meters
+from transactions.ports import Meters
 
 
 async def meter_values(
-    req: MeterValuesRequest, *, station_id: str, session: AsyncSession, clock: Clock
+    req: MeterValuesRequest, *, station: StationRef, samples: Meters, clock: Clock
 ) -> MeterValuesResponse:
-    """Sampled values outside transactions, per (station, evseId); a redelivery stores nothing."""
+    """A redelivery stores nothing twice (each sample has a stable key)."""
     rows = meters.flatten(
-        req.meter_value, station_id=station_id, evse_id=req.evse_id, received_at=clock.now()
+        req.meter_value, station_id=station.id, evse_id=req.evse_id, received_at=clock.now()
     )
-    await store.insert_meter_values(session, rows)
-    await session.commit()
+    await samples.add(rows)
     return MeterValuesResponse()

@@ -1,17 +1,19 @@
-from csms_runtime.clock import Clock
-from ocpp_schema.v201 import StatusNotificationRequest, StatusNotificationResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+"""StatusNotification: the latest status per connector (a late one does not overwrite a
+newer one) and its history."""
 
-from transactions import meters, store
+from csms_runtime.clock import Clock
+from csms_runtime.handlers import StationRef
+from ocpp_schema.v201 import StatusNotificationRequest, StatusNotificationResponse
+
+from transactions import meters
+from transactions.ports import Statuses
 
 
 async def status_notification(
-    req: StatusNotificationRequest, *, station_id: str, session: AsyncSession, clock: Clock
+    req: StatusNotificationRequest, *, station: StationRef, statuses: Statuses, clock: Clock
 ) -> StatusNotificationResponse:
-    """Latest status per connector (a late notification does not overwrite) and its history."""
-    await store.record_status(
-        session,
-        station_id,
+    await statuses.record(
+        station.id,
         evse_id=req.evse_id,
         connector_id=req.connector_id,
         status=str(req.connector_status),

@@ -1,30 +1,30 @@
 """TransactionEvent: store the event and its meter values, fold it into the transaction.
 
-Idempotent (a redelivered seqNo changes nothing and is answered the same way) and
-order-independent (late or offline events give the state the events have in seqNo order).
-Fast path, an event after all others: lock the row, insert the event, insert its meter
-values, update the row, commit. One domain event per processed event goes to
-csms.events.transactions after the commit (also for duplicates: at-least-once).
+Idempotent (a redelivered seqNo changes nothing and is answered the same way, in a later
+batch or in the same one) and order-independent (late or offline events give the state the
+events have in seqNo order). Fast path, an event after all others: one fold step on the
+stored state. A late event refolds the transaction from its stored events. The handler
+returns one domain event per processed event for csms.events.transactions (also for
+duplicates: at-least-once); the runtime publishes it after the batch's commit.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 import orjson
-from csms_runtime.calls import Publisher
 from csms_runtime.clock import Clock
-from csms_runtime.envelope import Envelope
-from csms_runtime.idtokens import id_token_info
+from csms_runtime.handlers import Event, Handled, StationRef
+from csms_runtime.idtokens import IdTokens
 from csms_runtime.topics import TOPIC_TRANSACTION_EVENTS
 from ocpp_schema.v201 import TransactionEventRequest, TransactionEventResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from transactions import meters, state, store
+from transactions import meters, state
 from transactions.cost import Tariff, total_cost
 from transactions.metrics import ANOMALIES, EVENTS
+from transactions.ports import Transactions
 from transactions.settings import Settings
 
 
@@ -140,42 +140,30 @@ def domain_event(req: TransactionEventRequest, row: dict[str, Any], station_id: 
 async def transaction_event(
     req: TransactionEventRequest,
     *,
-    station_id: str,
-    session: AsyncSession,
+    station: StationRef,
+    payload: dict[str, Any] | None,
+    transactions: Transactions,
+    id_tokens: IdTokens,
     clock: Clock,
     settings: Settings,
-    publisher: Publisher,
-    envelope: Envelope | None = None,
-) -> TransactionEventResponse:
+) -> Handled[TransactionEventResponse]:
     now = clock.now()
+    station_id = station.id
     ev = facts_of(req)
     tx_id = req.transaction_info.transaction_id
 
-    row = await store.lock_transaction(session, station_id, tx_id)
+    row = await transactions.get(station_id, tx_id)
     if row is None:
-        interval = settings.cost_update_interval
-        row = await store.create_transaction(
-            session,
-            station_id,
-            tx_id,
-            now=now,
-            # CSMS time: the station's clock may be off, or the event long past (offline).
-            next_cost_update_at=now + timedelta(seconds=interval) if interval > 0 else None,
+        row = await transactions.create(
+            station_id, tx_id, now=now, cost_update_interval=settings.cost_update_interval
         )
-        if row is None:  # another replica created it meanwhile
-            row = await store.lock_transaction(session, station_id, tx_id)
-            assert row is not None
-        elif ev.event_type != state.STARTED:
+        if ev.event_type != state.STARTED:
             ANOMALIES.labels("no_started").inc()
 
-    # the payload as the station sent it (the router validated it against the schema)
-    payload = (
-        envelope.payload
-        if envelope is not None
-        else req.model_dump(by_alias=True, exclude_none=True, mode="json")
-    )
-    inserted = await store.insert_event(
-        session, _event_columns(req, ev, station_id, tx_id, payload, now)
+    if payload is None:  # called without the station's JSON (tests): the model's
+        payload = req.model_dump(by_alias=True, exclude_none=True, mode="json")
+    inserted = await transactions.add_event(
+        _event_columns(req, ev, station_id, tx_id, payload, now)
     )
     if inserted:
         samples = meters.flatten(
@@ -187,46 +175,42 @@ async def transaction_event(
             seq_no=req.seq_no,
             received_at=now,
         )
-        if samples:
-            await store.insert_meter_values(session, samples)
+        await transactions.add_samples(samples)
         if row["last_seq_no"] is None or ev.seq_no > row["last_seq_no"]:
             s = state.step(state.from_row(row), ev)
             EVENTS.labels(ev.event_type, "new").inc()
         else:  # late or out of order: recompute from every stored event
-            s = state.fold(await store.event_facts(session, station_id, tx_id))
+            s = state.fold(await transactions.events(station_id, tx_id))
             EVENTS.labels(ev.event_type, "late").inc()
         energy = meters.widen(_energy_of(row), meters.readings(samples, req.seq_no))
-        values = _apply(row, s, energy, now)
-        await store.update_transaction(session, row["id"], values)
-        row.update(values)
-
+        row.update(_apply(row, s, energy, now))
+        await transactions.save(row)
     else:
         EVENTS.labels(ev.event_type, "duplicate").inc()
 
-    info = None
+    response: dict[str, Any] = {}
     if req.id_token is not None:
-        info = await id_token_info(
-            await session.connection(),
+        response["idTokenInfo"] = await id_tokens.info(
             req.id_token.id_token,
             str(req.id_token.type),
             now,
             station_id=station_id,
             transaction_id=tx_id,
         )
-    await session.commit()
-
-    await publisher.emit(
-        TOPIC_TRANSACTION_EVENTS,
-        station_id,
-        domain_event(req, row, station_id),
-        {"type": f"Transaction{req.event_type}", "station_id": station_id},
-    )
-    response: dict[str, Any] = {}
-    if info is not None:
-        response["idTokenInfo"] = info
     if ev.event_type == state.ENDED and row["tariff"] is not None:
         response["totalCost"] = float(row["total_cost"] or 0)
-    return TransactionEventResponse.model_validate(response)
+    event_type = f"Transaction{req.event_type}"
+    return Handled(
+        TransactionEventResponse.model_validate(response),
+        events=[
+            Event(
+                TOPIC_TRANSACTION_EVENTS,
+                station_id,
+                domain_event(req, row, station_id),
+                {"type": event_type, "station_id": station_id},
+            )
+        ],
+    )
 
 
 def _event_columns(

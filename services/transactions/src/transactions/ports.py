@@ -1,0 +1,230 @@
+"""The ports of the transactions service's handlers, and their in-memory implementations.
+
+``Transactions`` holds charging sessions (a row per (station, transactionId), as a dict of
+the ``transactions.transactions`` columns), their events and meter values; ``Meters`` the
+sampled values outside transactions; ``Statuses`` the connector statuses. The PostgreSQL
+implementations (``store.PgTransactions`` etc.) are batch-shaped: they lock and read all of
+a consumed batch's transactions, known events and tariffs in a few statements at preload,
+and write everything in bulk at flush. The in-memory ones here keep the same contract over
+dicts, for handler unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, Protocol
+
+from transactions.state import EventFacts
+
+Row = dict[str, Any]
+"""A transaction's columns (``transactions.store.Transaction``) by name."""
+
+
+class Transactions(Protocol):
+    async def get(self, station_id: str, transaction_id: str) -> Row | None:
+        """The transaction, or None when none is stored yet."""
+        ...
+
+    async def create(
+        self, station_id: str, transaction_id: str, *, now: datetime, cost_update_interval: float
+    ) -> Row:
+        """A new transaction priced by the station's tariff (else the default one, else none);
+        its first CostUpdated is due ``cost_update_interval`` seconds from ``now`` (0: never)."""
+        ...
+
+    async def add_event(self, event: dict[str, Any]) -> bool:
+        """Store an event (the ``transaction_events`` columns); False when its (station,
+        transaction, seqNo) is stored already: a redelivery."""
+        ...
+
+    async def events(self, station_id: str, transaction_id: str) -> list[EventFacts]:
+        """Every stored event of the transaction (for a refold after a late event)."""
+        ...
+
+    async def add_samples(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Meter values (``meters.flatten`` rows); those already stored are skipped."""
+        ...
+
+    async def save(self, row: Row) -> None:
+        """Store the transaction's new state."""
+        ...
+
+
+class Meters(Protocol):
+    async def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Meter values outside transactions; those already stored are skipped."""
+        ...
+
+
+class Statuses(Protocol):
+    async def record(
+        self,
+        station_id: str,
+        *,
+        evse_id: int,
+        connector_id: int,
+        status: str,
+        status_at: datetime,
+        now: datetime,
+    ) -> None:
+        """Latest status per connector (a late one does not overwrite a newer) and history."""
+        ...
+
+
+NEW_ROW: Row = {
+    "id": None,
+    "evse_id": None,
+    "connector_id": None,
+    "id_token": None,
+    "id_token_type": None,
+    "remote_start_id": None,
+    "reservation_id": None,
+    "charging_state": None,
+    "stopped_reason": None,
+    "active": True,
+    "has_started_event": False,
+    "started_at": None,
+    "ended_at": None,
+    "last_seq_no": None,
+    "last_event_at": None,
+    "event_count": 0,
+    "seen_charging_state": False,
+    "charging_since": None,
+    "charging_state_seconds": 0.0,
+    "time_spent_charging": None,
+    "charging_seconds": None,
+    "energy_first_wh": None,
+    "energy_first_at": None,
+    "energy_first_seq": None,
+    "energy_last_wh": None,
+    "energy_last_at": None,
+    "energy_last_seq": None,
+    "energy_wh": None,
+    "tariff_id": None,
+    "tariff": None,
+    "currency": None,
+    "total_cost": None,
+    "next_cost_update_at": None,
+    "anomaly": None,
+    "created_at": None,
+    "updated_at": None,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TariffSnapshot:
+    id: str
+    currency: str
+    price_per_kwh: Decimal
+    price_per_minute: Decimal
+    price_per_session: Decimal
+
+    def snapshot(self) -> dict[str, str]:
+        """As stored on the transaction (decimals as strings, exact)."""
+        return {
+            "currency": self.currency,
+            "pricePerKwh": str(self.price_per_kwh),
+            "pricePerMinute": str(self.price_per_minute),
+            "pricePerSession": str(self.price_per_session),
+        }
+
+
+def new_row(
+    station_id: str,
+    transaction_id: str,
+    tariff: TariffSnapshot | None,
+    now: datetime,
+    cost_update_interval: float,
+) -> Row:
+    from datetime import timedelta
+
+    row = {**NEW_ROW, "station_id": station_id, "transaction_id": transaction_id}
+    row["created_at"] = row["updated_at"] = now
+    if tariff is not None:
+        row["tariff_id"] = tariff.id
+        row["tariff"] = tariff.snapshot()
+        row["currency"] = tariff.currency
+        if cost_update_interval > 0:
+            # CSMS time: the station's clock may be off, or the event long past (offline).
+            row["next_cost_update_at"] = now + timedelta(seconds=cost_update_interval)
+    return row
+
+
+@dataclass
+class InMemoryTransactions:
+    rows: dict[tuple[str, str], Row] = field(default_factory=dict)
+    stored_events: dict[tuple[str, str, int], dict[str, Any]] = field(default_factory=dict)
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+    tariffs: dict[str, TariffSnapshot] = field(default_factory=dict)
+    """Station id -> its tariff; key "" is the default tariff."""
+
+    async def get(self, station_id: str, transaction_id: str) -> Row | None:
+        row = self.rows.get((station_id, transaction_id))
+        return None if row is None else dict(row)
+
+    async def create(
+        self, station_id: str, transaction_id: str, *, now: datetime, cost_update_interval: float
+    ) -> Row:
+        tariff = self.tariffs.get(station_id) or self.tariffs.get("")
+        row = new_row(station_id, transaction_id, tariff, now, cost_update_interval)
+        row["id"] = len(self.rows) + 1
+        self.rows[(station_id, transaction_id)] = row
+        return dict(row)
+
+    async def add_event(self, event: dict[str, Any]) -> bool:
+        key = (event["station_id"], event["transaction_id"], event["seq_no"])
+        if key in self.stored_events:
+            return False
+        self.stored_events[key] = dict(event)
+        return True
+
+    async def events(self, station_id: str, transaction_id: str) -> list[EventFacts]:
+        return sorted(
+            (
+                EventFacts(**{f: e[f] for f in EventFacts.__slots__})  # type: ignore[attr-defined]
+                for (s, t, _), e in self.stored_events.items()
+                if (s, t) == (station_id, transaction_id)
+            ),
+            key=lambda f: f.seq_no,
+        )
+
+    async def add_samples(self, rows: Sequence[dict[str, Any]]) -> None:
+        for r in rows:
+            self.samples.setdefault(r["sample_key"], dict(r))
+
+    async def save(self, row: Row) -> None:
+        self.rows[(row["station_id"], row["transaction_id"])] = dict(row)
+
+
+@dataclass
+class InMemoryMeters:
+    samples: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def add(self, rows: Sequence[dict[str, Any]]) -> None:
+        for r in rows:
+            self.samples.setdefault(r["sample_key"], dict(r))
+
+
+@dataclass
+class InMemoryStatuses:
+    latest: dict[tuple[str, int, int], tuple[str, datetime]] = field(default_factory=dict)
+    history: set[tuple[str, int, int, datetime, str]] = field(default_factory=set)
+
+    async def record(
+        self,
+        station_id: str,
+        *,
+        evse_id: int,
+        connector_id: int,
+        status: str,
+        status_at: datetime,
+        now: datetime,
+    ) -> None:
+        key = (station_id, evse_id, connector_id)
+        known = self.latest.get(key)
+        if known is None or known[1] <= status_at:
+            self.latest[key] = (status, status_at)
+        self.history.add((*key, status_at, status))

@@ -119,18 +119,6 @@ async def test_result_for_no_pending_call_is_ignored(fleet):
         assert answer[0:2] == [3, "hb-after"]
 
 
-async def test_second_call_while_one_is_pending_is_refused(fleet):
-    async with await open_station(fleet, "E2E-BAD-TWO") as ws:
-        await ws.send('[2,"c1","Heartbeat",{}]')
-        await ws.send('[2,"c2","Heartbeat",{}]')
-        answers = {}
-        for _ in range(2):
-            a = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
-            answers[a[1]] = a
-        assert answers["c1"][0] == 3
-        assert answers["c2"][0:3] == [4, "c2", "RpcFrameworkError"]
-
-
 async def test_no_supported_subprotocol_completes_then_closes(fleet):
     async with websockets.connect(
         fleet.station_url("E2E-BAD-PROTO"), subprotocols=["ocpp1.2"]

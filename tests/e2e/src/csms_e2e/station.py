@@ -183,3 +183,33 @@ async def wait_online(
         return r.status_code == 200 and r.json()["online"] is online
 
     await eventually(check, what=f"{station_id} online={online}")
+
+
+@asynccontextmanager
+async def raw_station(
+    fleet: Fleet, station_id: str, *, router: str = "router"
+) -> AsyncIterator[websockets.ClientConnection]:
+    """A bare OCPP 2.0.1 websocket to the router, for sending frames a library would refuse."""
+    async with websockets.connect(
+        fleet.station_url(station_id, router=router),
+        subprotocols=["ocpp2.0.1"],
+        open_timeout=10,
+        max_size=None,
+    ) as ws:
+        yield ws
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in a Prometheus text exposition (0 when absent)."""
+    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    for line in text.splitlines():
+        if line.startswith("#"):
+            continue
+        head, _, value = line.rpartition(" ")
+        sample, _, rest = head.partition("{")
+        if sample != name:
+            continue
+        got = ",".join(sorted(p for p in rest.rstrip("}").split(",") if p))
+        if got == want:
+            return float(value)
+    return 0.0

@@ -59,7 +59,7 @@ import sys
 import threading
 import time
 import traceback
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,11 +103,19 @@ def percentile(sorted_values: list[float], p: float) -> float | None:
 
 
 def latency_summary(values: list[float]) -> dict[str, float | None]:
+    """p50, p95, p99 and max in milliseconds (None when there are no values)."""
     s = sorted(values)
-    return {
+    out: dict[str, float | None] = {
         f"p{p}_ms": (round(v, 2) if (v := percentile(s, p)) is not None else None)
         for p in (50, 95, 99)
     }
+    out["max_ms"] = round(s[-1], 2) if s else None
+    return out
+
+
+def by_action(latencies: dict[str, list[float]]) -> dict[str, dict[str, Any]]:
+    """count, p50, p95, p99 and max per action."""
+    return {a: {"count": len(v), **latency_summary(v)} for a, v in sorted(latencies.items())}
 
 
 @dataclass
@@ -127,17 +135,27 @@ class CallStats:
     csms_calls: int = 0
     completed: int = 0  # every answered call, for the progress line
     timeline: list[int] = field(default_factory=list)  # answers received per second of the phase
+    answered_in_window: int = 0  # CALLRESULTs received inside the window (whenever sent)
+    # Open loop only: scheduled send -> actual send, for calls scheduled in the window.
+    send_delays: list[float] = field(default_factory=list)
 
-    def record(self, action: str, sent: float, received: float) -> None:
+    def in_window(self, t: float) -> bool:
+        return self.window_start <= t < self.window_end
+
+    def record(self, action: str, start: float, received: float) -> None:
+        """A CALLRESULT. ``start`` is when the call was sent, or in the open loop when it was
+        scheduled: the latency then includes any wait for an idle station."""
         self.completed += 1
         second = int(received - self.phase_start)
         if second >= len(self.timeline):
             self.timeline.extend([0] * (second + 1 - len(self.timeline)))
         self.timeline[second] += 1
-        if sent < self.window_start:
+        if self.window_start <= received < self.window_end:
+            self.answered_in_window += 1
+        if start < self.window_start:
             self.warmup_calls += 1
-        elif sent < self.window_end:  # (a multi-call step may overrun the end)
-            self.latencies[action].append((received - sent) * 1000.0)
+        elif start < self.window_end:  # (a multi-call step may overrun the end)
+            self.latencies[action].append((received - start) * 1000.0)
 
 
 # ---- a station ---------------------------------------------------------------------------------
@@ -166,6 +184,9 @@ class Station:
         self.call_timeout = call_timeout
         self.stats: CallStats | None = None  # set for the call phase
         self.state: dict[str, Any] = {}  # per-station scenario state for the mixes
+        # Open loop: when the next call was due. Its latency is measured from then; cleared
+        # once that call is sent (a step's further calls count from their own send).
+        self.scheduled: float | None = None
         self._seq = 0
 
     async def call(self, action: str, payload: dict[str, Any]) -> dict[str, Any]:
@@ -174,6 +195,9 @@ class Station:
         message_id = str(self._seq)
         frame = encode_call(message_id, action, payload)
         sent = time.perf_counter()
+        start, self.scheduled = (sent if self.scheduled is None else self.scheduled), None
+        if self.stats is not None and start != sent and self.stats.in_window(start):
+            self.stats.send_delays.append((sent - start) * 1000.0)
         await self.ws.send(frame)
         try:
             async with asyncio.timeout(self.call_timeout):
@@ -193,7 +217,7 @@ class Station:
                 self.stats.errors[f"{action}: {answer.code}"] += 1
             raise CallRejected(action, answer.code, answer.description)
         if self.stats is not None:
-            self.stats.record(action, sent, received)
+            self.stats.record(action, start, received)
         return answer.payload
 
     async def _recv(self) -> CallResult | CallError:
@@ -629,6 +653,104 @@ async def station_loop(station: Station, mix: Mix, stats: CallStats) -> None:
             return
 
 
+@dataclass
+class OpenLoop:
+    """Outcome of the open loop's scheduled calls. Counts are of the calls scheduled in the
+    window (after the warm-up) unless named ``_all``."""
+
+    rate: float
+    scheduled: int = 0
+    scheduled_all: int = 0
+    sent: int = 0
+    backlogged: int = 0  # no station was idle when it was due: it waited for one
+    max_backlog: int = 0  # the most calls waiting for an idle station at once
+    errors: int = 0  # CALLERROR
+    timeouts: int = 0
+    lost: int = 0  # the station's socket closed, or the load generator failed
+    not_sent: int = 0  # still waiting for an idle station when the drain ended
+    loadgen_errors: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+async def open_loop(
+    stations: list[Station], mix: Mix, stats: CallStats, run: OpenLoop, drain_s: float
+) -> None:
+    """Send calls at ``run.rate`` per second in all, on a fixed schedule, whatever the answers.
+
+    Call k is due at phase_start + k / rate. When it is due, the station idle the longest sends
+    it (OCPP-J: one call in flight per station); when none is idle, it is *backlogged* and the
+    next station to become idle sends it. Its latency runs from when it was due, not from when
+    it was sent (no coordinated omission). No call is scheduled after ``window_end``; the
+    backlog may drain for ``drain_s`` more seconds, what is left then is ``not_sent``.
+    """
+    for s in stations:
+        s.stats = stats
+    idle: deque[Station] = deque(stations)
+    backlog: deque[float] = deque()
+    running: set[asyncio.Future[None]] = set()
+    drain_deadline = stats.window_end + drain_s
+
+    def launch(station: Station, due: float) -> None:
+        task = asyncio.ensure_future(one(station, due))
+        running.add(task)
+        task.add_done_callback(running.discard)
+
+    async def one(station: Station, due: float) -> None:
+        counted = stats.in_window(due)
+        if counted:
+            run.sent += 1
+        station.scheduled = due
+        try:
+            await mix.step(station)
+        except CallRejected:
+            run.errors += counted
+        except CallTimeout:
+            run.timeouts += counted
+        except ConnectionClosed:
+            stats.disconnects += 1
+            run.lost += counted
+            return  # the station is gone: it takes no more calls
+        except Exception as exc:  # a bug in a mix: counted, and the station carries on
+            run.lost += counted
+            run.loadgen_errors[f"{type(exc).__name__}: {exc}"[:200]] += 1
+        finally:
+            station.scheduled = None
+        if backlog and time.perf_counter() < drain_deadline:
+            launch(station, backlog.popleft())
+        else:
+            idle.append(station)
+
+    interval = 1.0 / run.rate
+    start = stats.phase_start
+    slots = math.ceil((stats.window_end - start) * run.rate)
+    k = 0
+    while k < slots:
+        now = time.perf_counter()
+        while k < slots and (due := start + k * interval) <= now:
+            k += 1
+            run.scheduled_all += 1
+            if stats.in_window(due):
+                run.scheduled += 1
+            if idle:
+                launch(idle.popleft(), due)
+            else:
+                backlog.append(due)
+                run.backlogged += stats.in_window(due)
+                run.max_backlog = max(run.max_backlog, len(backlog))
+        if k < slots:
+            await asyncio.sleep(max(0.0, start + k * interval - time.perf_counter()))
+    # Drain: the backlog until the deadline, then the calls in flight (each bounded by the
+    # call timeout).
+    while backlog and time.perf_counter() < drain_deadline and (running or idle):
+        if idle:  # (a station freed just as the schedule ended)
+            launch(idle.popleft(), backlog.popleft())
+            continue
+        await asyncio.sleep(0.05)
+    run.not_sent = sum(1 for due in backlog if stats.in_window(due))
+    backlog.clear()
+    while running:
+        await asyncio.wait(set(running))
+
+
 async def progress(stats: CallStats, started: float, end: float) -> None:
     last_n, last_t = 0, time.perf_counter()
     while True:
@@ -703,11 +825,12 @@ async def run_load(
         **latency_summary([]),
         "by_action": {},
     }
-    if stations:
+    if stations and args.duration > 0:
         warmup = min(args.warmup, args.duration)
         log(
-            f"calls: {len(stations)} stations back to back for {args.duration:g} s "
-            f"(first {warmup:g} s are warm-up)"
+            f"calls: {len(stations)} stations "
+            + (f"at {args.rate:g} calls/s in all" if args.rate else "back to back")
+            + f" for {args.duration:g} s (first {warmup:g} s are warm-up)"
         )
         metrics_before = await scrape(fleet)
         pg_before = await asyncio.to_thread(pg_counters, fleet.database_url)
@@ -717,19 +840,35 @@ async def run_load(
         stats.window_start = start + warmup
         stats.window_end = start + args.duration
         ticker = asyncio.ensure_future(progress(stats, start, stats.window_end))
-        loops = [asyncio.ensure_future(station_loop(s, mix, stats)) for s in stations]
-        # Each call is bounded by --call-timeout, so the loops end by themselves; this is a backstop.
-        _, stuck = await asyncio.wait(loops, timeout=args.duration + args.call_timeout + 10)
-        for t in stuck:
-            t.cancel()
-        crashed = [
-            r
-            for r in await asyncio.gather(*loops, return_exceptions=True)
-            if isinstance(r, Exception)
-        ]
-        if crashed:
-            log(f"{len(crashed)} station loops crashed, e.g. {crashed[0]!r}")
-            stats.errors[f"loadgen: {type(crashed[0]).__name__}"] += len(crashed)
+        stuck: set[asyncio.Future[None]] = set()
+        run: OpenLoop | None = None
+        if args.rate:
+            run = OpenLoop(rate=args.rate)
+            driver = asyncio.ensure_future(open_loop(stations, mix, stats, run, args.call_timeout))
+            # Every call is bounded by --call-timeout and the drain too; this is a backstop.
+            _, stuck = await asyncio.wait(
+                [driver], timeout=args.duration + 2 * args.call_timeout + 10
+            )
+            for t in stuck:
+                t.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await driver
+            for e, n in run.loadgen_errors.items():
+                stats.errors[f"loadgen: {e}"] += n
+        else:
+            loops = [asyncio.ensure_future(station_loop(s, mix, stats)) for s in stations]
+            # Each call is bounded by --call-timeout, so the loops end by themselves; a backstop.
+            _, stuck = await asyncio.wait(loops, timeout=args.duration + args.call_timeout + 10)
+            for t in stuck:
+                t.cancel()
+            crashed = [
+                r
+                for r in await asyncio.gather(*loops, return_exceptions=True)
+                if isinstance(r, Exception)
+            ]
+            if crashed:
+                log(f"{len(crashed)} station loops crashed, e.g. {crashed[0]!r}")
+                stats.errors[f"loadgen: {type(crashed[0]).__name__}"] += len(crashed)
         ticker.cancel()
         fleet_means = metric_means(metrics_before, await scrape(fleet))
         pg_after_t = time.perf_counter()
@@ -739,15 +878,35 @@ async def run_load(
         total = sum(len(v) for v in stats.latencies.values())
         all_latencies = [x for v in stats.latencies.values() for x in v]
         calls = {
+            "mode": "open" if run else "closed",
             "total": total,
-            "per_second": round(total / window, 1) if window > 0 else None,
+            "per_second": round((stats.answered_in_window if run else total) / window, 1)
+            if window > 0
+            else None,
             "errors": sum(stats.errors.values()),
             "timeouts": stats.timeouts,
             **latency_summary(all_latencies),
-            "by_action": {
-                a: {"count": len(v), **latency_summary(v)}
-                for a, v in sorted(stats.latencies.items())
-            },
+            "by_action": by_action(stats.latencies),
+        }
+        if run is not None:
+            not_completed = run.scheduled - total
+            calls["open_loop"] = {
+                "target_per_second": run.rate,
+                "scheduled": run.scheduled,
+                "completed": total,
+                "not_completed": not_completed,
+                "not_completed_by_reason": {
+                    "errors": run.errors,
+                    "timeouts": run.timeouts,
+                    "lost": run.lost,
+                    "not_sent": run.not_sent,
+                },
+                "backlogged": run.backlogged,
+                "max_backlog": run.max_backlog,
+                "send_delay_ms": latency_summary(stats.send_delays),
+                "scheduled_whole_phase": run.scheduled_all,
+            }
+        calls |= {
             "warmup": {"seconds": warmup, "calls": stats.warmup_calls},
             "window_s": round(window, 3),
             "disconnects": stats.disconnects,
@@ -772,7 +931,14 @@ async def run_load(
             calls["stuck_stations"] = len(stuck)
         log(
             f"calls: {total} in {window:.1f} s = {calls['per_second']}/s, p50 {calls['p50_ms']} ms, "
-            f"p99 {calls['p99_ms']} ms, errors {calls['errors']}, timeouts {calls['timeouts']}"
+            f"p99 {calls['p99_ms']} ms, max {calls['max_ms']} ms, errors {calls['errors']}, "
+            f"timeouts {calls['timeouts']}"
+            + (
+                f"; open loop: {run.scheduled} scheduled, {run.backlogged} backlogged, "
+                f"{calls['open_loop']['not_completed']} not completed"
+                if run is not None
+                else ""
+            )
         )
 
     log("closing the stations")
@@ -881,7 +1047,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         prog="python -m csms_e2e.bench", description=__doc__.split("\n\n")[0]
     )
     p.add_argument("--stations", type=int, default=200)
-    p.add_argument("--duration", type=float, default=20.0, help="seconds of the call phase")
+    p.add_argument(
+        "--duration",
+        type=float,
+        default=20.0,
+        help="seconds of the call phase (0: boot only)",
+    )
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="open loop: this many calls per second in all, on a fixed schedule "
+        "(default: closed loop, every station back to back)",
+    )
     p.add_argument("--mix", choices=sorted(MIXES), default="heartbeat")
     p.add_argument("--connect-concurrency", type=int, default=50)
     p.add_argument(
@@ -908,10 +1086,24 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="KAFKA_FETCH_MAX_WAIT_MS for every fleet process (default: the services' own)",
     )
+    p.add_argument(
+        "--seed",
+        action="store_true",
+        help="seed a production-sized history (csms_e2e.seed) once the fleet is healthy",
+    )
+    p.add_argument("--seed-stations", type=int, default=100_000)
+    p.add_argument("--seed-transactions", type=int, default=1_000_000)
+    p.add_argument(
+        "--seed-id-tokens", type=int, default=None, help="default: as many as --seed-stations"
+    )
     p.add_argument("--out", type=Path, default=None, help="also write the JSON here")
     args = p.parse_args(argv)
-    if args.stations < 1 or args.connect_concurrency < 1 or args.duration <= 0:
-        p.error("--stations, --connect-concurrency and --duration must be positive")
+    if args.stations < 1 or args.connect_concurrency < 1 or args.duration < 0:
+        p.error("--stations and --connect-concurrency must be positive, --duration not negative")
+    if args.rate is not None and args.rate <= 0:
+        p.error("--rate must be positive")
+    if args.seed and (args.seed_stations < 1 or args.seed_transactions < 0):
+        p.error("--seed-stations must be positive, --seed-transactions not negative")
     return args
 
 
@@ -941,12 +1133,26 @@ def main(argv: list[str] | None = None) -> int:
     sampler = Sampler()
     phases: dict[str, tuple[float, float]] = {}
     result: dict[str, Any] = {}
+    seeded: dict[str, Any] | None = None
     exit_code = 0
     try:
         log(f"starting the fleet: router + {', '.join(mix.services)} (logs in {fleet.log_dir})")
         t0 = time.perf_counter()
         fleet.start()
         log(f"fleet healthy in {time.perf_counter() - t0:.1f} s")
+        if args.seed:
+            from csms_e2e.seed import seed
+
+            log(
+                f"seeding {args.seed_stations} stations and {args.seed_transactions} "
+                "transactions (--seed)"
+            )
+            seeded = seed(
+                fleet.database_url,
+                stations=args.seed_stations,
+                transactions=args.seed_transactions,
+                id_tokens=args.seed_id_tokens,
+            )
         for name in fleet.procs:
             sampler.add_tree(name, fleet.pid(name))
         for i, broker in enumerate(fleet.stack.procs):
@@ -973,8 +1179,11 @@ def main(argv: list[str] | None = None) -> int:
         }
         result = {
             "mix": args.mix,
+            "mode": "open" if args.rate else "closed",
+            "rate": args.rate,
             "stations": args.stations,
             "duration_s": args.duration,
+            "seed": seeded,
             **load,
             "processes": sampler.report(phases),
             "machine": {

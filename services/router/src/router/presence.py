@@ -18,21 +18,21 @@ def announcements(
     stopped: bool = False,
     chunk: int = MAX_IDS_PER_ANNOUNCEMENT,
 ) -> list[GatewayAnnouncement]:
-    """One announcement per ``chunk`` station ids (at least one, even with none seen); when
-    ``stopped``, the last one says so."""
+    """One announcement per ``chunk`` station ids seen (one without ids when none were), and
+    when ``stopped`` a last one without ids that says so (consumers read no ids from it)."""
     ids = sorted(seen)
     at = time.time()
-    parts = [ids[i : i + chunk] for i in range(0, len(ids), chunk)] or [[]]
-    return [
+    out = [
         GatewayAnnouncement(
-            gateway_id=gateway_id,
-            at=at,
-            interval=interval,
-            seen=part,
-            stopped=stopped and n == len(parts) - 1,
+            gateway_id=gateway_id, at=at, interval=interval, seen=ids[i : i + chunk]
         )
-        for n, part in enumerate(parts)
+        for i in range(0, len(ids), chunk)
     ]
+    if stopped or not out:
+        out.append(
+            GatewayAnnouncement(gateway_id=gateway_id, at=at, interval=interval, stopped=stopped)
+        )
+    return out
 
 
 def headers(gateway_id: str) -> list[tuple[str, bytes]]:

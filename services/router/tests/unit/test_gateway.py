@@ -448,9 +448,9 @@ async def test_announcement_lists_the_stations_heard_from_since_the_last_one():
 def test_announcements_are_chunked_and_the_last_says_stopped():
     ids = [f"CS-{n:05}" for n in range(12_001)]
     parts = presence.announcements("gw", reversed(ids), interval=10, stopped=True)
-    assert [len(p.seen) for p in parts] == [5000, 5000, 2001]
-    assert [p.seen[0] for p in parts] == ["CS-00000", "CS-05000", "CS-10000"]
-    assert [p.stopped for p in parts] == [False, False, True]
+    assert [len(p.seen) for p in parts] == [5000, 5000, 2001, 0]
+    assert [p.seen[0] for p in parts[:3]] == ["CS-00000", "CS-05000", "CS-10000"]
+    assert [p.stopped for p in parts] == [False, False, False, True]
     assert all(len(p.to_bytes()) < 100_000 for p in parts)
     [only] = presence.announcements("gw", [], interval=10)
     assert (only.seen, only.stopped, only.event) == ([], False, "gateway")
@@ -470,6 +470,7 @@ async def test_stop_announces_the_stop_before_the_producer_stops():
     await s.send('[2,"1","Heartbeat",{}]')
     await s.close()
     await gw.stop()
-    ann = GatewayAnnouncement.from_bytes(producer.records[-1][2])
-    assert ann.stopped and ann.seen == ["CS-1"]
+    *_, last_seen, last = [GatewayAnnouncement.from_bytes(r[2]) for r in producer.records]
+    assert (last_seen.seen, last_seen.stopped) == (["CS-1"], False)
+    assert (last.seen, last.stopped) == ([], True)
     assert producer.stopped and not any(stopped_when)

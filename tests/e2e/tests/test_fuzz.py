@@ -341,3 +341,39 @@ async def test_fuzzed_frames_never_break_the_router_contract(fleet):
         assert metric(text, "csms_router_frame_failures_total") == failures_before
     kinds = sum((probe.kinds for probe, _ in results), Counter())
     print(f"fuzz: {CONNECTIONS * FRAMES_PER_CONNECTION} frames in {elapsed:.1f}s: {dict(kinds)}")
+
+
+TARGETED = [
+    # (frame, binary, message id answered, code): what used to close the socket, or worse
+    (
+        b'[2,"t1","DataTransfer",{"vendorId":"v","data":' + nested(500) + b"}]",
+        False,
+        "t1",
+        "FormatViolation",
+    ),
+    (
+        b'[2,"t2","DataTransfer",{"vendorId":"v","data":' + nested(64) + b"}]",
+        False,
+        "t2",
+        "FormatViolation",
+    ),
+    (b'[2,"t3","DataTransfer",{"vendorId":"\xff"}]', False, "t3", "FormatViolation"),
+    (b'[2,"t4","DataTransfer",{"vendorId":"\\ud800"}]', False, "t4", "FormatViolation"),
+    (b'[2,"t5","DataTransfer",{"vendorId":"v","data":1e400}]', False, "t5", "FormatViolation"),
+    (b'[2,"t6","Heartbeat",{}]', True, "t6", "RpcFrameworkError"),
+    (b"\xff\x00", False, "-1", "RpcFrameworkError"),
+    (b"", False, "-1", "RpcFrameworkError"),
+    (b"[" * 3000, False, "-1", "RpcFrameworkError"),
+]
+
+
+async def test_frames_that_once_closed_the_socket_get_their_callerror(fleet):
+    async with raw_station(fleet, "E2E-FUZZ-TARGETED") as ws:
+        for data, binary, message_id, code in TARGETED:
+            await ws.send(data, text=not binary)
+            answer = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
+            assert answer[0:3] == [4, message_id, code], (data[:80], answer)
+        await ws.send(b'[2,"t-ok","DataTransfer",{"vendorId":"v","data":' + nested(63) + b"}]")
+        answer = orjson.loads(await asyncio.wait_for(ws.recv(), 15))
+        assert answer[1] == "t-ok" and answer[0] in (3, 4)
+        assert ws.state is State.OPEN

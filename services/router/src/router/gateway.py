@@ -404,6 +404,8 @@ class Gateway:
 
     def _answer(self, conn: Connection, call: StationCall, frame: bytes) -> None:
         """Answer the call in flight; the next queued call goes out once the answer is written."""
+        if call.answered:  # e.g. Kafka refused it only after it had timed out
+            return
         call.answered = True
         if call.timer is not None:
             call.timer.cancel()

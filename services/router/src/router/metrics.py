@@ -6,7 +6,7 @@ FRAMES = Counter("csms_router_frames", "OCPP-J frames", ["direction", "kind", "a
 CALLERRORS = Counter("csms_router_callerrors", "CALLERRORs sent to stations", ["code"])
 STATION_CALL_SECONDS = Histogram(
     "csms_router_station_call_seconds",
-    "Station CALL received to reply sent",
+    "Station CALL forwarded to its reply received (queueing excluded)",
     ["action"],
     buckets=LATENCY_BUCKETS,
 )

@@ -474,3 +474,25 @@ async def test_stop_announces_the_stop_before_the_producer_stops():
     assert (last_seen.seen, last_seen.stopped) == (["CS-1"], False)
     assert (last.seen, last.stopped) == ([], True)
     assert producer.stopped and not any(stopped_when)
+
+
+async def test_a_publish_failing_after_the_timeout_does_not_answer_twice():
+    gw, producer = make_gateway(router_station_call_timeout=0.05)
+    s = Session(gw)
+    await settle(gw)
+    release = asyncio.Event()
+    real_send = producer.send
+
+    async def slow_send(topic, value, key, headers):
+        if topic.startswith("ocpp.in."):
+            await release.wait()
+            raise RuntimeError("broker gone")
+        await real_send(topic, value, key, headers)
+
+    producer.send = slow_send  # type: ignore[method-assign]
+    s.ws.feed('[2,"w1","Heartbeat",{}]')
+    await until(lambda: len(s.ws.sent) == 1)
+    release.set()
+    await settle(gw)
+    assert [a[:3] for a in s.ws.sent] == [[4, "w1", "InternalError"]]
+    await s.close()

@@ -1,5 +1,10 @@
-"""The bench's session mix sends what the issue asks, and only schema-valid frames."""
+"""The bench's session mix sends what the issue asks, and only schema-valid frames; the open
+loop keeps its schedule and measures latency from it."""
 
+import asyncio
+import time
+
+import orjson
 from csms_e2e import bench
 from ocpp_schema.validation import validate_request
 
@@ -44,3 +49,71 @@ async def test_session_mix_is_a_whole_valid_session_then_the_next():
         second[0]["transactionInfo"]["transactionId"]
         != events[0]["transactionInfo"]["transactionId"]
     )
+
+
+# ---- the open loop, against stations whose CSMS answers after a fixed service time ----------
+
+
+class FakeSocket:
+    """Answers every CALL with an empty CALLRESULT after ``service`` seconds, one at a time."""
+
+    def __init__(self, service: float) -> None:
+        self.service = service
+        self.answers: asyncio.Queue[str] = asyncio.Queue()
+
+    async def send(self, frame: str) -> None:
+        message_id = orjson.loads(frame)[1]
+
+        async def answer() -> None:
+            await asyncio.sleep(self.service)
+            await self.answers.put(orjson.dumps([3, message_id, {}]).decode())
+
+        asyncio.ensure_future(answer())
+
+    async def recv(self) -> str:
+        return await self.answers.get()
+
+
+def stations(n: int, service: float) -> list[bench.Station]:
+    return [bench.Station(f"S{i}", FakeSocket(service), call_timeout=5) for i in range(n)]  # type: ignore[arg-type]
+
+
+async def run_open_loop(n: int, service: float, rate: float, seconds: float, drain: float):
+    mix = bench.Mix(services=(), step=bench.heartbeat_step)
+    stats = bench.CallStats()
+    stats.phase_start = stats.window_start = time.perf_counter()
+    stats.window_end = stats.phase_start + seconds
+    run = bench.OpenLoop(rate=rate)
+    await bench.open_loop(stations(n, service), mix, stats, run, drain)
+    return stats, run
+
+
+async def test_open_loop_under_capacity_keeps_the_rate_without_backlog():
+    stats, run = await run_open_loop(n=10, service=0.01, rate=200, seconds=1.0, drain=1.0)
+    lat = stats.latencies["Heartbeat"]
+    assert run.scheduled == run.scheduled_all == 200 == run.sent == len(lat)
+    assert run.backlogged == run.not_sent == run.timeouts == 0
+    assert 10 <= bench.percentile(sorted(lat), 50) < 40  # the service time, plus the loop's lag
+
+
+async def test_open_loop_over_capacity_backlogs_and_counts_latency_from_the_schedule():
+    # 2 stations x 20 calls/s each = 40/s of capacity, 100/s asked for 1 s.
+    stats, run = await run_open_loop(n=2, service=0.05, rate=100, seconds=1.0, drain=0.5)
+    lat = sorted(stats.latencies["Heartbeat"])
+    assert run.scheduled == 100 and run.backlogged >= 90 and run.max_backlog >= 50
+    # What the drain could not send is counted, not lost: the calls add up.
+    assert run.not_sent > 0
+    assert len(lat) + run.not_sent + run.errors + run.timeouts + run.lost == run.scheduled
+    # Measured from when they were due: call k (FIFO) is due at k/100 s and answered at about
+    # k/40 s, so about 60 are answered in the 1.5 s, the last one some 900 ms after it was due.
+    assert 50 <= len(lat) <= 62
+    assert lat[-1] > 700 and bench.percentile(lat, 50) > 300
+    assert bench.latency_summary(stats.send_delays)["max_ms"] > 600
+
+
+def test_latency_summary_and_by_action():
+    assert bench.latency_summary([]) == {"p50_ms": None, "p95_ms": None, "p99_ms": None,
+                                         "max_ms": None}  # fmt: skip
+    got = bench.by_action({"B": [3.0, 1.0, 2.0], "A": [5.0]})
+    assert list(got) == ["A", "B"]
+    assert got["B"] == {"count": 3, "p50_ms": 2.0, "p95_ms": 3.0, "p99_ms": 3.0, "max_ms": 3.0}

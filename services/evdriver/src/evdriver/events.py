@@ -1,59 +1,71 @@
 """Transaction events from the transactions service (csms.events.transactions).
 
 A transaction that names a reservation uses it up: the reservation becomes Used and
-remembers the transaction. Delivery is at least once, so this is idempotent; a malformed
-message or an unknown reservation is logged and skipped, never retried forever.
+remembers the transaction. ``decode`` reads the three fields that matter here and refuses a
+malformed message (the runtime dead-letters it); ``on_transaction_event`` runs in the
+batch's unit of work. An event without a reservation changes nothing; delivery is at least
+once and every event of a reserved transaction names its reservation, so marking is
+idempotent (``Reservations.mark_used``).
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from csms_runtime.service import BlockService
+from csms_runtime.clock import Clock
 
-from evdriver import store
+from evdriver.ports import Reservations
 
 log = logging.getLogger(__name__)
 
 
-async def on_transaction_event(service: BlockService, record: Any) -> None:
-    """``record`` is an aiokafka ConsumerRecord (only ``.value`` and ``.offset`` are read)."""
-    try:
-        event = orjson.loads(record.value)
-        reservation_id = event.get("reservationId") if isinstance(event, dict) else None
-        if reservation_id is None:
-            return
-        station_id = event["stationId"]
-        transaction_id = event["transactionId"]
-        if (
-            not isinstance(station_id, str)
-            or not isinstance(transaction_id, str)
-            or len(transaction_id) > 36
-            or not isinstance(reservation_id, int)
-            or isinstance(reservation_id, bool)
-        ):
-            raise TypeError(
-                "stationId and transactionId (at most 36) must be strings, reservationId an integer"
-            )
-    except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-        log.warning(
-            "skipped a malformed transaction event",
-            extra={"offset": getattr(record, "offset", None), "error": str(exc)},
-        )
+@dataclass(frozen=True, slots=True)
+class TransactionMessage:
+    """What evdriver reads of a transaction event."""
+
+    station_id: str
+    transaction_id: str
+    reservation_id: int | None
+
+
+def decode(raw: bytes) -> TransactionMessage:
+    data: Any = orjson.loads(raw)
+    if not isinstance(data, dict):
+        raise TypeError("a transaction event is a JSON object")
+    station_id, transaction_id = data["stationId"], data["transactionId"]
+    reservation_id = data.get("reservationId")
+    if not isinstance(station_id, str) or not station_id:
+        raise TypeError("stationId must be a non-empty string")
+    if not isinstance(transaction_id, str) or not 0 < len(transaction_id) <= 36:
+        raise TypeError("transactionId must be a string of 1 to 36 characters")
+    if reservation_id is not None and (
+        not isinstance(reservation_id, int) or isinstance(reservation_id, bool)
+    ):
+        raise TypeError("reservationId must be an integer")
+    return TransactionMessage(station_id, transaction_id, reservation_id)
+
+
+def station_of(message: TransactionMessage) -> str:
+    return message.station_id
+
+
+async def on_transaction_event(
+    message: TransactionMessage, *, reservations: Reservations, clock: Clock
+) -> None:
+    if message.reservation_id is None:
         return
-    async with service.sessionmaker() as session:
-        found = await store.mark_reservation_used(
-            session, station_id, reservation_id, transaction_id, datetime.now(UTC)
-        )
-    if not found:
-        log.info(
-            "transaction names an unknown reservation, or one another transaction used",
+    changed = await reservations.mark_used(
+        message.station_id, message.reservation_id, message.transaction_id, clock.now()
+    )
+    if not changed:
+        log.debug(
+            "transaction event changed no reservation (unknown, already marked, or used by"
+            " another transaction)",
             extra={
-                "station_id": station_id,
-                "reservation_id": reservation_id,
-                "transaction_id": transaction_id,
+                "reservation_id": message.reservation_id,
+                "transaction_id": message.transaction_id,
             },
         )

@@ -1,35 +1,32 @@
 """SQLModel tables and every query of the evdriver service (its schema: "evdriver").
 
-``id_tokens`` is a contract: other services read it through raw SQL
-(``csms_runtime.idtokens``), so its column names never change without them.
-The call log is shared code (``csms_runtime.calllog``).
+``PgReservations`` and ``PgLocalLists`` are the handlers' ports over one unit of work's
+connection (they query as they go and never commit: the runtime commits the batch), and
+``ports`` is the service's port factory; Authorize reads tokens through the shared,
+batch-shaped ``csms_runtime.idtokens.PgIdTokens``. The session functions below them serve
+the data API and the expiry sweep, and commit. ``id_tokens`` is a contract: other services
+read it through raw SQL (``csms_runtime.idtokens``), so its column names never change
+without them. The call log is shared code (``csms_runtime.calllog``).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
+from csms_runtime.idtokens import PgIdTokens
 from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Column, Field, SQLModel, col, delete, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from evdriver.locallist import TokenKey, apply_local_list
-
-log = logging.getLogger(__name__)
+from evdriver.ports import ACCEPTED, EXPIRED, FINISHED, USED, ReservationTerms
 
 SCHEMA = "evdriver"
-
-# Reservation states: the station's ReserveNow answers, then what happens to the reservation.
-ACCEPTED = "Accepted"
-CANCELLED = "Cancelled"
-EXPIRED = "Expired"
-USED = "Used"
-# A reservation in one of these is over; a redelivered ReserveNow answer must not revive it.
-FINISHED = (CANCELLED, EXPIRED, USED, "Removed")
 
 
 def _ts(**kw: Any) -> Any:
@@ -103,6 +100,169 @@ class Reservation(SQLModel, table=True):
     updated_at: datetime | None = _ts(server_default=sa.func.now())
 
 
+LISTS = cast(sa.Table, LocalList.__table__)
+ENTRIES = cast(sa.Table, LocalListEntry.__table__)
+RESERVATIONS = cast(sa.Table, Reservation.__table__)
+TERMS = tuple(f.name for f in fields(ReservationTerms))
+
+
+# --- the handlers' ports -----------------------------------------------------------------
+
+
+@dataclass
+class PgReservations:
+    """The ``Reservations`` port over one unit of work (see ``evdriver.ports``)."""
+
+    conn: AsyncConnection
+
+    async def record(
+        self,
+        station_id: str,
+        reservation_id: int,
+        terms: ReservationTerms,
+        status: str,
+        at: datetime,
+    ) -> None:
+        R = RESERVATIONS
+        record = {f: getattr(terms, f) for f in TERMS}
+        stmt = insert(R).values(
+            station_id=station_id,
+            id=reservation_id,
+            status=status,
+            transaction_id=None,
+            created_at=at,
+            updated_at=at,
+            **record,
+        )
+        same_terms = sa.and_(*(R.c[f].is_not_distinct_from(stmt.excluded[f]) for f in TERMS))
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[R.c.station_id, R.c.id],
+            set_={**record, "status": status, "transaction_id": None, "updated_at": at},
+            where=sa.not_(sa.and_(R.c.status.in_(FINISHED), same_terms)),
+        )
+        await self.conn.execute(stmt)
+
+    async def set_status(
+        self,
+        station_id: str,
+        reservation_id: int,
+        status: str,
+        at: datetime,
+        *,
+        unless: tuple[str, ...] = (),
+    ) -> bool:
+        R = RESERVATIONS
+        stmt = sa.update(R).where(R.c.station_id == station_id, R.c.id == reservation_id)
+        if unless:
+            stmt = stmt.where(R.c.status.not_in(unless))
+        result = await self.conn.execute(stmt.values(status=status, updated_at=at))
+        return bool(result.rowcount)
+
+    async def mark_used(
+        self, station_id: str, reservation_id: int, transaction_id: str, at: datetime
+    ) -> bool:
+        R = RESERVATIONS
+        # Every event of a reserved transaction names its reservation: only the first one
+        # (or one after the reservation left Used) writes the row.
+        stmt = (
+            sa.update(R)
+            .where(
+                R.c.station_id == station_id,
+                R.c.id == reservation_id,
+                sa.or_(
+                    R.c.transaction_id.is_(None),
+                    sa.and_(R.c.transaction_id == transaction_id, R.c.status != USED),
+                ),
+            )
+            .values(status=USED, transaction_id=transaction_id, updated_at=at)
+        )
+        return bool((await self.conn.execute(stmt)).rowcount)
+
+
+@dataclass
+class PgLocalLists:
+    """The ``LocalLists`` port over one unit of work (see ``evdriver.ports``)."""
+
+    conn: AsyncConnection
+
+    async def apply_accepted(
+        self,
+        station_id: str,
+        *,
+        version: int,
+        update_type: str,
+        entries: Iterable[tuple[TokenKey, dict[str, Any] | None]],
+        at: datetime,
+    ) -> None:
+        # The upsert of the station's local_lists row comes first and locks it until the
+        # commit, so two replicas never interleave their changes to one station's list.
+        L, E = LISTS, ENTRIES
+        await self.conn.execute(
+            insert(L)
+            .values(station_id=station_id, version=version, updated_at=at)
+            .on_conflict_do_update(
+                index_elements=[L.c.station_id], set_={"version": version, "updated_at": at}
+            )
+        )
+        current: dict[TokenKey, dict[str, Any]] = {}
+        if update_type != "Full":
+            rows = await self.conn.execute(
+                sa.select(E.c.id_token, E.c.type, E.c.id_token_info).where(
+                    E.c.station_id == station_id
+                )
+            )
+            current = {(r.id_token, r.type): r.id_token_info for r in rows}
+        wanted = apply_local_list(current, update_type, entries)
+        gone = [k for k in current if k not in wanted]
+        if update_type == "Full":
+            await self.conn.execute(sa.delete(E).where(E.c.station_id == station_id))
+        elif gone:
+            await self.conn.execute(
+                sa.delete(E).where(
+                    E.c.station_id == station_id, sa.tuple_(E.c.id_token, E.c.type).in_(gone)
+                )
+            )
+        changed = [(k, v) for k, v in wanted.items() if current.get(k) != v]
+        if changed:
+            stmt = insert(E).values(
+                [
+                    {
+                        "station_id": station_id,
+                        "id_token": token,
+                        "type": type_,
+                        "id_token_info": info,
+                        "updated_at": at,
+                    }
+                    for (token, type_), info in changed
+                ]
+            )
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[E.c.station_id, E.c.id_token, E.c.type],
+                set_={"id_token_info": stmt.excluded.id_token_info, "updated_at": at},
+            )
+            await self.conn.execute(stmt)
+
+    async def reported_version(self, station_id: str, version: int, at: datetime) -> None:
+        L = LISTS
+        await self.conn.execute(
+            insert(L)
+            .values(station_id=station_id, version=0, reported_version=version, reported_at=at)
+            .on_conflict_do_update(
+                index_elements=[L.c.station_id],
+                set_={"reported_version": version, "reported_at": at},
+            )
+        )
+
+
+def ports(conn: AsyncConnection) -> dict[str, Any]:
+    """The evdriver service's port factory (see csms_runtime.uow)."""
+    return {
+        "id_tokens": PgIdTokens(conn),
+        "reservations": PgReservations(conn),
+        "local_lists": PgLocalLists(conn),
+    }
+
+
 # --- id tokens (the authorization list operators manage) ---------------------------------
 
 
@@ -161,7 +321,7 @@ async def list_id_tokens(
     return list(rows.all()), total
 
 
-# --- local authorization lists -----------------------------------------------------------
+# --- local authorization lists and reservations, for the data API and the sweep ----------
 
 
 async def get_local_list(
@@ -174,173 +334,6 @@ async def get_local_list(
         .order_by(col(LocalListEntry.id_token), col(LocalListEntry.type))
     )
     return header, list(entries.all())
-
-
-async def apply_accepted_local_list(
-    session: AsyncSession,
-    station_id: str,
-    *,
-    version: int,
-    update_type: str,
-    entries: Iterable[tuple[TokenKey, dict[str, Any] | None]],
-    now: datetime,
-) -> None:
-    """The station accepted a SendLocalList: make the stored list and version match it.
-
-    Applying the same update twice leaves the same list (answers can be redelivered). The
-    upsert of the station's local_lists row comes first and locks it until the commit, so
-    two replicas never interleave their changes to one station's list.
-    """
-    await session.exec(  # type: ignore[call-overload]
-        insert(LocalList)
-        .values(station_id=station_id, version=version, updated_at=now)
-        .on_conflict_do_update(
-            index_elements=[LocalList.station_id], set_={"version": version, "updated_at": now}
-        )
-    )
-    current: dict[TokenKey, dict[str, Any]] = {}
-    if update_type != "Full":
-        rows = await session.exec(
-            select(LocalListEntry).where(col(LocalListEntry.station_id) == station_id)
-        )
-        current = {(e.id_token, e.type): e.id_token_info for e in rows.all()}
-    wanted = apply_local_list(current, update_type, entries)
-    gone = [k for k in current if k not in wanted]
-    if update_type == "Full":
-        await session.exec(  # type: ignore[call-overload]
-            delete(LocalListEntry).where(col(LocalListEntry.station_id) == station_id)
-        )
-    elif gone:
-        await session.exec(  # type: ignore[call-overload]
-            delete(LocalListEntry).where(
-                col(LocalListEntry.station_id) == station_id,
-                sa.tuple_(col(LocalListEntry.id_token), col(LocalListEntry.type)).in_(gone),
-            )
-        )
-    changed = [(k, v) for k, v in wanted.items() if current.get(k) != v]
-    if changed:
-        stmt = insert(LocalListEntry).values(
-            [
-                {
-                    "station_id": station_id,
-                    "id_token": token,
-                    "type": type_,
-                    "id_token_info": info,
-                    "updated_at": now,
-                }
-                for (token, type_), info in changed
-            ]
-        )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[
-                LocalListEntry.station_id,
-                LocalListEntry.id_token,
-                LocalListEntry.type,
-            ],
-            set_={"id_token_info": stmt.excluded.id_token_info, "updated_at": now},
-        )
-        await session.exec(stmt)  # type: ignore[call-overload]
-    await session.commit()
-
-
-async def record_reported_version(
-    session: AsyncSession, station_id: str, version: int, now: datetime
-) -> None:
-    await session.exec(  # type: ignore[call-overload]
-        insert(LocalList)
-        .values(station_id=station_id, version=0, reported_version=version, reported_at=now)
-        .on_conflict_do_update(
-            index_elements=[LocalList.station_id],
-            set_={"reported_version": version, "reported_at": now},
-        )
-    )
-    await session.commit()
-
-
-# --- reservations ------------------------------------------------------------------------
-
-
-async def record_reservation(
-    session: AsyncSession, station_id: str, values: Mapping[str, Any], now: datetime
-) -> None:
-    """Upsert a reservation from a ReserveNow and the station's answer.
-
-    The station replaces a reservation whose id it already holds, so a new ReserveNow with
-    that id replaces ours too. But a redelivered answer to the same request must not revive
-    a reservation that has since been used, cancelled or expired: such a row is left alone.
-    """
-    fields = (
-        "evse_id",
-        "connector_type",
-        "id_token",
-        "id_token_type",
-        "group_id_token",
-        "group_id_token_type",
-        "expiry_date_time",
-    )
-    record = {f: values.get(f) for f in fields}
-    stmt = insert(Reservation).values(
-        station_id=station_id,
-        id=values["id"],
-        status=values["status"],
-        transaction_id=None,
-        created_at=now,
-        updated_at=now,
-        **record,
-    )
-    same_request = sa.and_(
-        *(col(getattr(Reservation, f)).is_not_distinct_from(stmt.excluded[f]) for f in fields)
-    )
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[Reservation.station_id, Reservation.id],
-        set_={**record, "status": values["status"], "transaction_id": None, "updated_at": now},
-        where=sa.not_(sa.and_(col(Reservation.status).in_(FINISHED), same_request)),
-    )
-    await session.exec(stmt)  # type: ignore[call-overload]
-    await session.commit()
-
-
-async def set_reservation_status(
-    session: AsyncSession,
-    station_id: str,
-    reservation_id: int,
-    status: str,
-    now: datetime,
-    *,
-    unless: tuple[str, ...] = (),
-) -> bool:
-    """Set a reservation's status; False when the station has no such reservation (or it is in
-    one of the ``unless`` states)."""
-    stmt = update(Reservation).where(
-        col(Reservation.station_id) == station_id, col(Reservation.id) == reservation_id
-    )
-    if unless:
-        stmt = stmt.where(col(Reservation.status).not_in(unless))
-    result = await session.exec(stmt.values(status=status, updated_at=now))  # type: ignore[call-overload]
-    await session.commit()
-    return bool(result.rowcount)
-
-
-async def mark_reservation_used(
-    session: AsyncSession, station_id: str, reservation_id: int, transaction_id: str, now: datetime
-) -> bool:
-    """A transaction started on this reservation. Idempotent; False for an unknown reservation
-    or one another transaction has already used (a reservation serves one transaction)."""
-    stmt = (
-        update(Reservation)
-        .where(
-            col(Reservation.station_id) == station_id,
-            col(Reservation.id) == reservation_id,
-            sa.or_(
-                col(Reservation.transaction_id).is_(None),
-                col(Reservation.transaction_id) == transaction_id,
-            ),
-        )
-        .values(status=USED, transaction_id=transaction_id, updated_at=now)
-    )
-    result = await session.exec(stmt)  # type: ignore[call-overload]
-    await session.commit()
-    return bool(result.rowcount)
 
 
 async def expire_reservations(session: AsyncSession, now: datetime) -> int:

@@ -1,5 +1,7 @@
 """A fresh PostgreSQL database per test session, migrated with Alembic (evdriver, and
-transactions: idtokens.py reads transactions.transactions)."""
+transactions: idtokens.py reads transactions.transactions), and the handlers driven through
+the route table in the runtime's unit of work (``csms_runtime.uow.unit_of_work`` over
+``store.ports``, preloaded for the records as a consumed batch is)."""
 
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -10,7 +12,11 @@ import pytest
 from csms_devstack.testing import migrated_database
 from csms_runtime import db
 from csms_runtime.clock import FixedClock
-from csms_runtime.handlers import invoke, invoke_answer
+from csms_runtime.handlers import StationRef, call_handler, unpack
+from csms_runtime.service import Subscription
+from csms_runtime.topics import TOPIC_TRANSACTION_EVENTS
+from csms_runtime.uow import Work, unit_of_work
+from evdriver import events, store
 from evdriver.routes import ROUTES
 from evdriver.settings import Settings
 
@@ -47,42 +53,93 @@ def station() -> str:
     return f"IT-{uuid.uuid4().hex[:8]}"
 
 
-def _ports(station_id: str, session: Any, now: datetime) -> dict[str, Any]:
+def runtime_ports(ports: dict[str, Any], station_id: str, now: datetime) -> dict[str, Any]:
+    """The ports the runtime adds to the service's own for one record."""
     return {
-        "station_id": station_id,
-        "tenant_id": "default",
-        "session": session,
+        **ports,
+        "station": StationRef(station_id),
         "clock": FixedClock(now),
         "settings": Settings(),
-        "calls": None,
-        "publisher": None,
-        "envelope": None,
     }
 
 
-@pytest.fixture
-def call(sessionmaker):
-    """A station's call through the route table, as the dispatcher runs it."""
+def as_json(model: Any) -> dict:
+    return model.model_dump(by_alias=True, exclude_none=True, mode="json")
 
-    async def run(station_id: str, action: str, payload: dict, now: datetime = T0) -> dict:
-        r = ROUTES.get(action)
-        assert r is not None, action
-        async with sessionmaker() as session:
-            return await invoke(r, payload, _ports(station_id, session, now))
+
+@pytest.fixture
+def calls(engine):
+    """Station calls ``(station_id, action, payload)`` as one batch: one unit of work, its
+    ports preloaded for all of them; the responses as the station would read them."""
+
+    async def run(batch: list[tuple[str, str, dict]], now: datetime = T0) -> list[dict]:
+        parsed = []
+        for station_id, action, payload in batch:
+            r = ROUTES.get(action)
+            assert r is not None, action
+            parsed.append((station_id, r, r.request.model_validate(payload)))
+        work = [Work(StationRef(s), "call", r.action, req) for s, r, req in parsed]
+        out = []
+        async with unit_of_work(engine, store.ports, work) as ports:
+            for station_id, r, req in parsed:
+                done = unpack(await call_handler(r, (req,), runtime_ports(ports, station_id, now)))
+                assert not done.events and not done.calls
+                out.append(as_json(done.response))
+        return out
 
     return run
 
 
 @pytest.fixture
-def answer(sessionmaker):
-    """A station's answer to a CSMS call through the answer table, as the service runs it."""
+def call(calls):
+    """A station's call through the route table, in its own unit of work."""
+
+    async def run(station_id: str, action: str, payload: dict, now: datetime = T0) -> dict:
+        return (await calls([(station_id, action, payload)], now))[0]
+
+    return run
+
+
+@pytest.fixture
+def answer(engine):
+    """A station's answer to a CSMS call through the answer table, in its own unit of work."""
 
     async def run(
         station_id: str, action: str, request: dict, response: dict, now: datetime = T0
     ) -> None:
         r = ROUTES.answer(action)
         assert r is not None, action
-        async with sessionmaker() as session:
-            await invoke_answer(r, request, response, _ports(station_id, session, now))
+        req, resp = r.request.model_validate(request), r.response.model_validate(response)
+        work = [Work(StationRef(station_id), "answer", action, req, resp)]
+        async with unit_of_work(engine, store.ports, work) as ports:
+            done = await call_handler(r, (req, resp), runtime_ports(ports, station_id, now))
+            assert done is None
+
+    return run
+
+
+SUBSCRIPTION = Subscription(
+    TOPIC_TRANSACTION_EVENTS, events.decode, events.on_transaction_event, station=events.station_of
+)
+"""As app.py subscribes (its ``ports`` are the handler's keyword-only parameters)."""
+
+
+@pytest.fixture
+def transaction_events(engine):
+    """Raw csms.events.transactions messages as one batch of the side subscription: decoded
+    (a malformed one raises, as it would before the runtime dead-letters it), then handled."""
+
+    async def run(raws: list[bytes], now: datetime = T0) -> None:
+        messages = [SUBSCRIPTION.decode(raw) for raw in raws]
+        work = [
+            Work(StationRef(SUBSCRIPTION.station(m)), "event", SUBSCRIPTION.topic, m)
+            for m in messages
+        ]
+        async with unit_of_work(engine, store.ports, work) as ports:
+            for m in messages:
+                p = runtime_ports(ports, m.station_id, now)
+                assert (
+                    await SUBSCRIPTION.handler(m, **{n: p[n] for n in SUBSCRIPTION.ports}) is None
+                )
 
     return run

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 from evdriver import store
 from sqlalchemy.engine import make_url
 
@@ -145,3 +146,34 @@ async def test_contract_certificate_is_not_claimed_valid(call, session, station)
             "idTokenInfo": {"status": "Accepted"},
             "certificateStatus": "NoCertificateAvailable",
         }
+
+
+async def test_a_batch_of_authorizes_reads_its_tokens_in_at_most_two_queries(
+    calls, engine, session, station, insert_transaction
+):
+    """Authorize is the hot path: PgIdTokens preloads every token of the batch at once (the
+    tokens, then the active transactions of the exclusive Accepted ones), whatever its size."""
+    accepted, blocked, busy = [tok() for _ in range(20)], [tok() for _ in range(5)], tok()
+    for t in [*accepted, busy]:
+        await store.put_id_token(session, t, "ISO14443", {"status": "Accepted"}, T0)
+    for t in blocked:
+        await store.put_id_token(session, t, "ISO14443", {"status": "Blocked"}, T0)
+    insert_transaction("OTHER", f"tx-{busy}", busy, "ISO14443", True)
+    unknown = [tok() for _ in range(5)]
+    tokens = [*accepted, *blocked, busy, *unknown, accepted[0]]  # a token twice in one batch
+
+    statements: list[str] = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    sa.event.listen(engine.sync_engine, "before_cursor_execute", count)
+    try:
+        out = await calls([(station, "Authorize", authorize_req(t)) for t in tokens])
+    finally:
+        sa.event.remove(engine.sync_engine, "before_cursor_execute", count)
+    assert [o["idTokenInfo"]["status"] for o in out] == (
+        ["Accepted"] * 20 + ["Blocked"] * 5 + ["ConcurrentTx"] + ["Unknown"] * 5 + ["Accepted"]
+    )
+    reads = [s for s in statements if s.lstrip().lower().startswith("select")]
+    assert len(reads) == 2, statements

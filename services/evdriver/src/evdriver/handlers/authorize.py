@@ -12,19 +12,17 @@ than Accepted as a failed contract authorization.
 """
 
 from csms_runtime.clock import Clock
-from csms_runtime.idtokens import id_token_info
+from csms_runtime.idtokens import IdTokens
 from ocpp_schema.v201 import AuthorizeRequest, AuthorizeResponse
 from ocpp_schema.v201.models.authorize import AuthorizeCertificateStatusEnumType, IdTokenInfoType
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 UNVERIFIED_CERTIFICATE = AuthorizeCertificateStatusEnumType.NoCertificateAvailable
 
 
 async def authorize(
-    req: AuthorizeRequest, *, session: AsyncSession, clock: Clock
+    req: AuthorizeRequest, *, id_tokens: IdTokens, clock: Clock
 ) -> AuthorizeResponse:
-    conn = await session.connection()
-    info = await id_token_info(conn, req.id_token.id_token, str(req.id_token.type), clock.now())
+    info = await id_tokens.info(req.id_token.id_token, str(req.id_token.type), clock.now())
     has_certificate = req.certificate is not None or bool(req.iso15118_certificate_hash_data)
     return AuthorizeResponse(
         id_token_info=IdTokenInfoType.model_validate(info),

@@ -3,10 +3,10 @@
 import logging
 
 from csms_runtime.clock import Clock
+from csms_runtime.handlers import StationRef
 from ocpp_schema.v201 import CancelReservationRequest, CancelReservationResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from evdriver import store
+from evdriver.ports import CANCELLED, Reservations
 
 log = logging.getLogger(__name__)
 
@@ -15,15 +15,13 @@ async def cancel_reservation_answered(
     req: CancelReservationRequest,
     resp: CancelReservationResponse,
     *,
-    station_id: str,
-    session: AsyncSession,
+    station: StationRef,
+    reservations: Reservations,
     clock: Clock,
 ) -> None:
     if str(resp.status) != "Accepted":
         return
-    found = await store.set_reservation_status(
-        session, station_id, req.reservation_id, store.CANCELLED, clock.now()
-    )
+    found = await reservations.set_status(station.id, req.reservation_id, CANCELLED, clock.now())
     if not found:
         log.info(
             "cancelled a reservation we have no record of",

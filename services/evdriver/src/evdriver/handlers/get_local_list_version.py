@@ -1,18 +1,18 @@
 """GetLocalListVersion answered: keep the version the station reports beside ours."""
 
 from csms_runtime.clock import Clock
+from csms_runtime.handlers import StationRef
 from ocpp_schema.v201 import GetLocalListVersionRequest, GetLocalListVersionResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from evdriver import store
+from evdriver.ports import LocalLists
 
 
 async def get_local_list_version_answered(
     req: GetLocalListVersionRequest,
     resp: GetLocalListVersionResponse,
     *,
-    station_id: str,
-    session: AsyncSession,
+    station: StationRef,
+    local_lists: LocalLists,
     clock: Clock,
 ) -> None:
-    await store.record_reported_version(session, station_id, resp.version_number, clock.now())
+    await local_lists.reported_version(station.id, resp.version_number, clock.now())

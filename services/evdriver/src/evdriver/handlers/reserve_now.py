@@ -3,37 +3,31 @@
 from datetime import UTC
 
 from csms_runtime.clock import Clock
+from csms_runtime.handlers import StationRef
 from ocpp_schema.v201 import ReserveNowRequest, ReserveNowResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from evdriver import store
+from evdriver.ports import Reservations, ReservationTerms
 
 
 async def reserve_now_answered(
     req: ReserveNowRequest,
     resp: ReserveNowResponse,
     *,
-    station_id: str,
-    session: AsyncSession,
+    station: StationRef,
+    reservations: Reservations,
     clock: Clock,
 ) -> None:
     group = req.group_id_token
     expiry = req.expiry_date_time
     if expiry.tzinfo is None:  # OCPP times are UTC; a naive one is read as such
         expiry = expiry.replace(tzinfo=UTC)
-    await store.record_reservation(
-        session,
-        station_id,
-        {
-            "id": req.id,
-            "evse_id": req.evse_id,
-            "connector_type": str(req.connector_type) if req.connector_type else None,
-            "id_token": req.id_token.id_token,
-            "id_token_type": str(req.id_token.type),
-            "group_id_token": group.id_token if group else None,
-            "group_id_token_type": str(group.type) if group else None,
-            "expiry_date_time": expiry,
-            "status": str(resp.status),
-        },
-        clock.now(),
+    terms = ReservationTerms(
+        id_token=req.id_token.id_token,
+        id_token_type=str(req.id_token.type),
+        expiry_date_time=expiry,
+        evse_id=req.evse_id,
+        connector_type=str(req.connector_type) if req.connector_type else None,
+        group_id_token=group.id_token if group else None,
+        group_id_token_type=str(group.type) if group else None,
     )
+    await reservations.record(station.id, req.id, terms, str(resp.status), clock.now())

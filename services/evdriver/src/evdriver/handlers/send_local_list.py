@@ -1,18 +1,18 @@
 """SendLocalList answered: an accepted list becomes the station's stored list and version."""
 
 from csms_runtime.clock import Clock
+from csms_runtime.handlers import StationRef
 from ocpp_schema.v201 import SendLocalListRequest, SendLocalListResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
 
-from evdriver import store
+from evdriver.ports import LocalLists
 
 
 async def send_local_list_answered(
     req: SendLocalListRequest,
     resp: SendLocalListResponse,
     *,
-    station_id: str,
-    session: AsyncSession,
+    station: StationRef,
+    local_lists: LocalLists,
     clock: Clock,
 ) -> None:
     # Failed or VersionMismatch: the station kept its list, so we keep ours and its version.
@@ -27,11 +27,10 @@ async def send_local_list_answered(
         )
         for a in req.local_authorization_list or []
     ]
-    await store.apply_accepted_local_list(
-        session,
-        station_id,
+    await local_lists.apply_accepted(
+        station.id,
         version=req.version_number,
         update_type=str(req.update_type),
         entries=entries,
-        now=clock.now(),
+        at=clock.now(),
     )

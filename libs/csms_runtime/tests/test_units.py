@@ -5,7 +5,14 @@ from datetime import UTC, datetime
 import pytest
 from csms_runtime.clock import Clock, FixedClock
 from csms_runtime.envelope import ConnectionEvent, Envelope, Kind
-from csms_runtime.handlers import RouteTable, answered, invoke, invoke_answer, route
+from csms_runtime.handlers import (
+    RouteTable,
+    StationRef,
+    answered,
+    call_handler,
+    route,
+    unpack,
+)
 from csms_runtime.passwords import hash_password, verify_password
 from csms_runtime.settings import CommonSettings
 from csms_runtime.topics import fixed_topics, topic_in, topic_out
@@ -73,19 +80,29 @@ async def heartbeat(req: HeartbeatRequest, *, clock: Clock) -> HeartbeatResponse
 
 async def test_route_injects_only_the_ports_a_handler_names():
     r = route("Heartbeat", heartbeat)
-    assert r.ports == ("clock",)
+    assert r.ports == ("clock",) and r.protocol == "2.0.1"
     at = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
-    out = await invoke(r, {}, {"clock": FixedClock(at), "session": object()})
-    assert out == {"currentTime": "2026-11-21T10:00:00Z"}
-    assert "Heartbeat" in RouteTable([r])
+    out = await call_handler(r, (HeartbeatRequest(),), {"clock": FixedClock(at), "other": 1})
+    assert unpack(out).response == HeartbeatResponse(current_time=at) and unpack(out).events == []
+    table = RouteTable([r])
+    assert "Heartbeat" in table and table.get("Heartbeat", "1.6") is None
 
 
-def test_route_refuses_unknown_ports():
+def test_table_is_keyed_by_protocol_version():
+    r16 = route("Heartbeat", heartbeat, protocol="1.6")
+    table = RouteTable([route("Heartbeat", heartbeat), r16])
+    assert table.get("Heartbeat", "1.6") is r16 and table.get("Heartbeat") is not r16
+    assert table.actions("1.6") == ["Heartbeat"]
+
+
+def test_table_refuses_ports_nobody_provides():
     async def bad(req: HeartbeatRequest, *, kafka: object) -> HeartbeatResponse:
         raise AssertionError
 
+    table = RouteTable([route("Heartbeat", bad)])
     with pytest.raises(TypeError, match="kafka"):
-        route("Heartbeat", bad)
+        table.check_ports({"stations"})
+    table.check_ports({"kafka"})  # provided by the service's port factory: fine
 
 
 def test_production_refuses_development_defaults(monkeypatch):
@@ -101,25 +118,24 @@ async def test_answer_handler_gets_the_call_and_the_answer_as_models():
     seen = []
 
     async def on_answer(
-        req: SendLocalListRequest, resp: SendLocalListResponse, *, station_id: str
+        req: SendLocalListRequest, resp: SendLocalListResponse, *, station: StationRef
     ) -> None:
-        seen.append((station_id, req.version_number, str(req.update_type), str(resp.status)))
+        seen.append((station.id, req.version_number, str(req.update_type), str(resp.status)))
 
     table = RouteTable([answered("SendLocalList", on_answer)])
     assert table.get("SendLocalList") is None  # answers are not station calls
     r = table.answer("SendLocalList")
-    assert r is not None and r.ports == ("station_id",)
-    await invoke_answer(
-        r,
-        {"versionNumber": 3, "updateType": "Full"},
-        {"status": "Accepted"},
-        {"station_id": "CS1", "session": object()},
-    )
+    assert r is not None and r.ports == ("station",)
+    req = r.request.model_validate({"versionNumber": 3, "updateType": "Full"})
+    resp = r.response.model_validate({"status": "Accepted"})
+    await call_handler(r, (req, resp), {"station": StationRef("CS1"), "other": object()})
     assert seen == [("CS1", 3, "Full", "Accepted")]
 
 
-def test_answer_handler_refuses_unknown_ports():
-    async def bad(req, resp, *, database): ...
+def test_envelope_carries_a_raw_payload_without_reencoding_it():
+    import orjson
 
-    with pytest.raises(TypeError, match="database"):
-        answered("SendLocalList", bad)
+    raw = b'{"data":"\\u00e9",  "n": 1.50}'
+    env = Envelope("CS1", Kind.CALL, "1", "DataTransfer", orjson.Fragment(raw))
+    assert raw in env.to_bytes()
+    assert Envelope.from_bytes(env.to_bytes()).payload == orjson.loads(raw)

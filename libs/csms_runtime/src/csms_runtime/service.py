@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -107,11 +107,35 @@ class BrokerPublisher:
     async def send(self, topic: str, key: str, value: bytes, headers: dict[str, str]) -> None:
         await self.broker.publish(value, topic, key=key.encode(), headers=headers)
 
+
+class Outbox:
+    """The batch's publisher: a plain aiokafka producer (no per-message middleware on the hot
+    path; trace context already rides in each envelope's headers)."""
+
+    def __init__(self, settings: ServiceSettings, client_id: str) -> None:
+        self.settings = settings
+        self.client_id = client_id
+        self.producer: AIOKafkaProducer | None = None
+
+    async def start(self) -> None:
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            client_id=self.client_id,
+            linger_ms=self.settings.kafka_linger_ms,
+            max_batch_size=256 * 1024,
+        )
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        if self.producer is not None:
+            await self.producer.stop()
+
     async def send_nowait(
         self, topic: str, key: str, value: bytes, headers: dict[str, str]
     ) -> asyncio.Future[Any]:
-        return await self.broker.publish(
-            value, topic, key=key.encode(), headers=headers, no_confirm=True
+        assert self.producer is not None, "the outbox is not started"
+        return await self.producer.send(
+            topic, value, key=key.encode(), headers=[(k, v.encode()) for k, v in headers.items()]
         )
 
 
@@ -193,6 +217,7 @@ class BlockService:
             log_level=logging.DEBUG,
         )
         self.publisher = BrokerPublisher(self.broker)
+        self.outbox: Any = Outbox(self.settings, f"csms-{self.name}-outbox")
         self.calls = CallClient(
             self.name, self.sessionmaker, self.engine, self.publisher, self.settings.call_timeout
         )
@@ -444,13 +469,13 @@ class BlockService:
             if it.reply is not None and it.reply.gateway_id:
                 r = it.reply
                 confirms.append(
-                    await self.publisher.send_nowait(
+                    await self.outbox.send_nowait(
                         topic_out(r.gateway_id), r.station_id, r.to_bytes(), _headers(r)
                     )
                 )
             for ev in it.events:
                 confirms.append(
-                    await self.publisher.send_nowait(ev.topic, ev.key, ev.value, ev.headers)
+                    await self.outbox.send_nowait(ev.topic, ev.key, ev.value, ev.headers)
                 )
             if it.dead is not None:
                 confirms.append(await self._dead_letter(it))
@@ -476,7 +501,7 @@ class BlockService:
             }
         )
         key = it.work.station.id if it.work else (r.key or b"").decode("utf-8", "replace")
-        return await self.publisher.send_nowait(
+        return await self.outbox.send_nowait(
             self._dlq, key, value, {"topic": r.topic, "error": (it.dead or "")[:200]}
         )
 
@@ -545,6 +570,8 @@ class BlockService:
             self.settings.kafka_partitions,
             self.settings.kafka_replication_factor,
         )
+        if isinstance(self.outbox, Outbox):
+            await self.outbox.start()
         await self.broker.start()
         self._pacer = asyncio.create_task(self._pace_loop())
 
@@ -552,6 +579,8 @@ class BlockService:
         if self._pacer is not None:
             self._pacer.cancel()
         await self.broker.stop()
+        if isinstance(self.outbox, Outbox):
+            await self.outbox.stop()
         await self.engine.dispose()
 
     async def kafka_ok(self) -> bool:

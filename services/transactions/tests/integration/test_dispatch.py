@@ -18,7 +18,7 @@ async def test_one_batch_of_frames_is_dispatched_stored_and_answered(database_ur
         Block.transactions, Settings(database_url=database_url), ROUTES, ports=store.ports
     )
     captured = CapturingPublisher()
-    service.publisher = captured  # type: ignore[assignment]
+    service.outbox = captured
     sid, tid = f"CS-{uuid.uuid4().hex[:6]}", f"TX-{uuid.uuid4().hex[:6]}"
     sent = {
         "eventType": "Started",

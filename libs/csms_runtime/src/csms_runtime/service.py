@@ -226,6 +226,7 @@ class BlockService:
         self._topic_in = topic_in(self.block)
         self._dlq = topic_dlq(self.block)
         self._last_batch = time.monotonic()
+        self._fast: bool | None = None
         self._pacer: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.subscriber = self.broker.subscriber(
@@ -546,13 +547,20 @@ class BlockService:
         return getattr(consumer, "_fetcher", None)
 
     def _pace(self, *, fast: bool) -> None:
-        """Fetch at the floor while records flow; after KAFKA_FETCH_IDLE_AFTER_MS without any,
-        let each fetch wait up to KAFKA_FETCH_IDLE_MAX_WAIT_MS (ADR 0010)."""
+        """While records flow, fetch at the floor (KAFKA_FETCH_MAX_WAIT_MS) and poll the fetched
+        buffer every CONSUMER_BATCH_TIMEOUT_MS; after KAFKA_FETCH_IDLE_AFTER_MS without a
+        record, let each fetch wait up to KAFKA_FETCH_IDLE_MAX_WAIT_MS and the loop sleep as
+        long, so an idle service does not keep the broker and a core busy (ADR 0010)."""
+        s = self.settings
+        if fast == self._fast:
+            return
+        self._fast = fast
         fetcher = self._fetcher()
         if fetcher is not None:
-            s = self.settings
             wait = s.kafka_fetch_max_wait_ms if fast else s.kafka_fetch_idle_max_wait_ms
             fetcher._fetch_max_wait_ms = max(s.kafka_fetch_max_wait_ms, wait)
+        idle_loop = max(s.consumer_batch_timeout_ms, s.kafka_fetch_idle_max_wait_ms // 2)
+        self.subscriber.batch_timeout_ms = s.consumer_batch_timeout_ms if fast else idle_loop
 
     async def _pace_loop(self) -> None:
         idle_after = self.settings.kafka_fetch_idle_after_ms / 1000

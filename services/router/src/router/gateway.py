@@ -398,13 +398,15 @@ class Gateway:
         self._answer_error(conn, call, InternalError("the CSMS did not answer in time"))
 
     def _answer_error(self, conn: Connection, call: StationCall, exc: OCPPError) -> None:
+        if call.answered:  # e.g. Kafka refused it only after it had timed out
+            return
         CALLERRORS.labels(exc.code).inc()
         FRAMES.labels("out", "error", call.action).inc()
         self._answer(conn, call, _error_frame(call.message_id, exc.code, exc.description))
 
     def _answer(self, conn: Connection, call: StationCall, frame: bytes) -> None:
         """Answer the call in flight; the next queued call goes out once the answer is written."""
-        if call.answered:  # e.g. Kafka refused it only after it had timed out
+        if call.answered:
             return
         call.answered = True
         if call.timer is not None:

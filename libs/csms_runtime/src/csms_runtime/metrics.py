@@ -37,7 +37,7 @@ BATCH_RECORDS = Histogram(
 BATCH_SECONDS = Histogram(
     "csms_batch_seconds",
     "Time per consumed batch and stage: store (handlers, flush, commit), publish (replies, "
-    "events, broker confirmation)",
+    "events, broker confirmation), ack (offset commit)",
     ["service", "stage"],
     buckets=LATENCY_BUCKETS,
 )

@@ -263,7 +263,9 @@ class BlockService:
         self._last_batch = time.monotonic()
         self._pace(fast=True)
         await self.process(records)
+        started = time.perf_counter()
         await msg.ack()
+        BATCH_SECONDS.labels(self.name, "ack").observe(time.perf_counter() - started)
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:
         """Handle a consumed batch: store, then answer, emit and confirm (see module doc)."""

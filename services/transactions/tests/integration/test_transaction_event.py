@@ -379,3 +379,28 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(
     assert small == large and small_commits == large_commits == 1
     assert len(large) <= 6, large  # lock, known seqNos, events, update, meter values
     assert len(resps) == 83
+
+
+async def test_a_shuffled_session_with_duplicates_in_one_batch_folds_like_in_order(
+    make_event, send, send_batch, tx_row, tariffs
+):
+    """One consumed batch holding a whole session out of order, each event twice, with other
+    stations' sessions interleaved: the same transaction as the in-order session."""
+    sid, other = uid("CS"), uid("CS")
+    await tariffs("T-BATCH", [sid, other], kwh="0.30", minute="0.05", session="1.00")
+    in_order = uid()
+    for ev in session_events(make_event, in_order):
+        await send(ev, sid)
+    expected = _state(await tx_row(sid, in_order))
+
+    tid, tid2 = uid(), uid()
+    mine = session_events(make_event, tid)
+    theirs = session_events(make_event, tid2)
+    order = [3, 0, 4, 0, 2, 1, 4, 3, 2, 1]
+    batch = [x for i in order for x in ((mine[i], sid), (theirs[i], other))]
+    answers = await send_batch(batch)
+    assert _state(await tx_row(sid, tid)) == expected
+    assert _state(await tx_row(other, tid2)) == expected
+    ended = [a for (ev, s), a in zip(batch, answers, strict=True) if s == sid and ev.seq_no == 4]
+    # the first Ended knew only the events before it; its redelivery, after all: the whole cost
+    assert len(ended) == 2 and ended[-1] == {"totalCost": 4.25}

@@ -72,7 +72,7 @@ from csms_runtime.handlers import (
     unpack,
 )
 from csms_runtime.health import health_router
-from csms_runtime.kafka import ensure_topics
+from csms_runtime.kafka import ensure_topics, set_fetch_wait
 from csms_runtime.message_api import calls_router, message_router
 from csms_runtime.metrics import (
     BATCH_RECORDS,
@@ -544,10 +544,6 @@ class BlockService:
 
     # ---- idle pacing -----------------------------------------------------------------
 
-    def _fetcher(self) -> Any:
-        consumer = getattr(self.subscriber, "consumer", None)
-        return getattr(consumer, "_fetcher", None)
-
     def _pace(self, *, fast: bool) -> None:
         """While records flow, fetch at the floor (KAFKA_FETCH_MAX_WAIT_MS) and poll the fetched
         buffer every CONSUMER_BATCH_TIMEOUT_MS; after KAFKA_FETCH_IDLE_AFTER_MS without a
@@ -557,10 +553,10 @@ class BlockService:
         if fast == self._fast:
             return
         self._fast = fast
-        fetcher = self._fetcher()
-        if fetcher is not None:
-            wait = s.kafka_fetch_max_wait_ms if fast else s.kafka_fetch_idle_max_wait_ms
-            fetcher._fetch_max_wait_ms = max(s.kafka_fetch_max_wait_ms, wait)
+        wait = s.kafka_fetch_max_wait_ms if fast else s.kafka_fetch_idle_max_wait_ms
+        set_fetch_wait(
+            getattr(self.subscriber, "consumer", None), max(s.kafka_fetch_max_wait_ms, wait)
+        )
         idle_loop = max(s.consumer_batch_timeout_ms, s.kafka_fetch_idle_max_wait_ms // 2)
         self.subscriber.batch_timeout_ms = s.consumer_batch_timeout_ms if fast else idle_loop
 

@@ -22,7 +22,7 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from csms_runtime import db, logs, telemetry
 from csms_runtime.envelope import PROTOCOL_201, ConnectionEvent, Envelope, Kind
-from csms_runtime.kafka import ensure_topics
+from csms_runtime.kafka import ensure_topics, set_fetch_wait
 from csms_runtime.topics import TOPIC_CALLS, TOPIC_CONNECTIONS, fixed_topics, topic_in, topic_out
 from ocpp_schema.actions import csms_call_block, is_known_action, station_call_block
 from ocpp_schema.errors import (
@@ -123,7 +123,7 @@ class Gateway:
         self.producer = AIOKafkaProducer(
             bootstrap_servers=s.kafka_bootstrap_servers,
             client_id=f"router-{self.gateway_id}",
-            linger_ms=2,
+            linger_ms=s.kafka_linger_ms,
             max_batch_size=256 * 1024,
         )
         await self.producer.start()
@@ -528,15 +528,30 @@ class Gateway:
 
     async def _consume(self) -> None:
         assert self.consumer is not None
+        s = self.settings
+        idle_after = s.kafka_fetch_idle_after_ms / 1000
+        last, fast = time.monotonic(), True
         while True:
             try:
-                batches = await self.consumer.getmany(timeout_ms=1000, max_records=2000)
+                batches = await self.consumer.getmany(timeout_ms=250, max_records=2000)
             except asyncio.CancelledError:
                 raise
             except Exception:
                 log.exception("kafka consume failed; retrying")
                 await asyncio.sleep(1)
                 continue
+            # Fetch at the floor while replies flow; idle, let fetches wait longer (ADR 0010).
+            now = time.monotonic()
+            if batches:
+                last = now
+                if not fast:
+                    fast = True
+                    set_fetch_wait(self.consumer, s.kafka_fetch_max_wait_ms)
+            elif fast and now - last > idle_after:
+                fast = False
+                set_fetch_wait(
+                    self.consumer, max(s.kafka_fetch_max_wait_ms, s.kafka_fetch_idle_max_wait_ms)
+                )
             for records in batches.values():
                 for record in records:
                     try:

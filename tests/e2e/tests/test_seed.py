@@ -82,7 +82,7 @@ def test_ids_are_prefixed_and_consistent(seeded):
     assert query(
         url,
         "select count(*) from transactions.transactions a join transactions.transactions b"
-        " on a.station_id = b.station_id and a.id < b.id"
+        " on a.station_id = b.station_id and a.started_at <= b.started_at and a.id <> b.id"
         " and b.started_at < coalesce(a.ended_at, 'infinity')",
     ) == [(0,)]
     lo, hi = query(
@@ -161,7 +161,16 @@ async def test_the_transactions_api_reads_them(seeded):
 
 def test_seeding_again_adds_nothing(seeded):
     url, _ = seeded
-    again = seed.seed(
-        url, stations=STATIONS, transactions=TRANSACTIONS, id_tokens=TOKENS, vacuum=False, now=NOW
-    )
+    with psycopg.connect(seed.libpq_dsn(url)) as conn:  # a connection, not in autocommit
+        again = seed.seed(
+            conn,
+            stations=STATIONS,
+            transactions=TRANSACTIONS,
+            id_tokens=TOKENS,
+            chunk=500,
+            workers=3,
+            vacuum=False,
+            now=NOW,
+        )
+        assert conn.autocommit is False
     assert set(again["rows"].values()) == {0}

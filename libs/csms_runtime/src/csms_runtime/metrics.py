@@ -36,8 +36,10 @@ BATCH_RECORDS = Histogram(
 )
 BATCH_SECONDS = Histogram(
     "csms_batch_seconds",
-    "Time per consumed batch and stage: store (handlers, flush, commit), publish (replies, "
-    "events, broker confirmation), ack (offset commit)",
+    "Time per consumed batch and stage: store (all of the unit of work, retries included), "
+    "of which preload (connection, ports' reads), handle (the handlers) and flush (ports' "
+    "writes and the commit); then publish (replies, events, broker confirmation) and ack "
+    "(offset commit)",
     ["service", "stage"],
     buckets=LATENCY_BUCKETS,
 )

@@ -331,11 +331,17 @@ class BlockService:
 
     async def _unit_of_work(self, items: list[Item]) -> list[Any]:
         work = [it.work for it in items if it.work is not None]
+        t0 = time.perf_counter()
         async with unit_of_work(self.engine, self._ports, work) as ports:
+            t1 = time.perf_counter()
             ports["clock"] = self.clock
             ports["settings"] = self.settings
             for it in items:
                 await self._run(it, ports)
+            t2 = time.perf_counter()
+        t3 = time.perf_counter()
+        for stage, seconds in (("preload", t1 - t0), ("handle", t2 - t1), ("flush", t3 - t2)):
+            BATCH_SECONDS.labels(self.name, stage).observe(seconds)
         return ports["call_log"].completed
 
     def _ports(self, conn: Any) -> dict[str, Any]:

@@ -1,23 +1,60 @@
 """Load benchmark: N simulated stations against the whole fleet running as processes.
 
-    python -m csms_e2e.bench [--stations 200] [--duration 20] [--mix heartbeat]
-                             [--connect-concurrency 50] [--out FILE] [--kafka-fetch-wait-ms N]
+    python -m csms_e2e.bench [--stations 200] [--duration 20] [--mix heartbeat|session]
+                             [--rate CALLS_PER_S] [--warmup 2] [--call-timeout 30]
+                             [--connect-concurrency 50] [--connect-timeout 120]
+                             [--seed [--seed-stations 100000] [--seed-transactions 1000000]
+                                     [--seed-id-tokens N]]
+                             [--compression deflate|none] [--kafka-fetch-wait-ms N] [--out FILE]
 
 (``make bench BENCH_ARGS="..."``). It starts a :class:`~csms_e2e.fleet.Fleet` with the
-services the mix needs, connects the stations (bounded concurrency; each boots with
-BootNotification), then lets every station send calls back to back for ``--duration``
-seconds. The result is ONE JSON document on stdout (and in ``--out``); progress goes to
-stderr.
+services the mix needs, optionally seeds its database, connects the stations (bounded
+concurrency; each boots with BootNotification), then runs the call phase for ``--duration``
+seconds (``--duration 0``: boot only). The result is ONE JSON document on stdout (and in
+``--out``); progress goes to stderr.
+
+Two ways to load the fleet:
+
+* closed loop (the default): every station sends its next call as soon as the previous one
+  is answered. It measures the most the fleet carries; latency is CALL sent -> answer.
+* open loop (``--rate N``): N calls per second in all, on a fixed schedule whatever the
+  answers. Call k is due at k/N s; the station idle the longest sends it (OCPP-J allows one
+  call in flight per station). When no station is idle the call is *backlogged* and the next
+  station to become idle sends it. Its latency runs from when it was *due* (no coordinated
+  omission): an overloaded fleet shows as growing latencies and backlog, not as a lower rate
+  that looks fine. Nothing is scheduled after ``--duration``; the backlog may drain for
+  ``--call-timeout`` more seconds, what is left then is ``not_sent``. One step of a mix is
+  one call. At a low rate each station sends a call every stations/N seconds, so how far the
+  stations get through a session mix (and so the actions in the window) depends on the rate.
+
+``--seed`` first fills the run's database (once the fleet is healthy, i.e. migrated) with a
+production-sized history from :mod:`csms_e2e.seed`: 100,000 stations ``SEED-000001``...,
+1,000,000 past transactions over the past year with their events and meter values, 100,000
+id tokens and the connector statuses (never colliding with the ``BENCH-...`` stations). It
+takes minutes at that size; the result is under ``seed``.
 
 Figures in the JSON:
 
+* ``mode`` (``closed`` | ``open``), ``rate`` (``--rate``), ``seed``: what csms_e2e.seed
+  returned (rows per table, ``seconds``, ``seconds_by_step``, ``database_mib``), or null.
 * ``boot``: wall time from the first connect to the last Accepted, boots per second, and
-  the latency of BootNotification (CALL sent -> CALLRESULT received) per station.
+  the latency of BootNotification (CALL sent -> CALLRESULT received; p50/p95/p99/max) per
+  station, ``connect`` the websocket handshakes'. ``--connect-concurrency`` stations connect
+  at once (``--stations 1000 --connect-concurrency 1000``: 1,000 stations booting together).
 * ``calls``: the first ``--warmup`` seconds of the call phase are left out of ``total``,
   ``per_second`` and the latencies (reported under ``warmup``); a call belongs to the
-  window it was *sent* in. ``total`` counts calls answered with a CALLRESULT; ``errors``
-  (CALLERROR answers) and ``timeouts`` (no answer within ``--call-timeout``) count the
-  whole call phase, warm-up included.
+  window it was *sent* in (open loop: *due* in). ``total`` counts calls answered with a
+  CALLRESULT; ``errors`` (CALLERROR answers) and ``timeouts`` (no answer within
+  ``--call-timeout``) count the whole call phase, warm-up included. ``p50_ms``, ``p95_ms``,
+  ``p99_ms``, ``max_ms`` over all actions, ``by_action`` the same with ``count`` per action.
+  ``per_second`` is ``total`` / window in the closed loop; in the open loop it is the
+  achieved rate: CALLRESULTs received inside the window / window.
+  ``open_loop`` (open loop only; calls due in the window): ``target_per_second``,
+  ``scheduled``, ``completed`` (= ``total``), ``not_completed`` (scheduled - completed) and
+  ``not_completed_by_reason`` (``errors``, ``timeouts``, ``lost``: socket closed, ``not_sent``:
+  still backlogged when the drain ended), ``backlogged`` (no idle station when due),
+  ``max_backlog``, ``send_delay_ms`` (due -> sent: a large figure with no backlog means the
+  load generator itself was late), ``scheduled_whole_phase`` (warm-up included).
   ``timeline_per_second`` counts answers per second of the phase (drain included).
   ``fleet_mean_ms`` are the fleet's own histograms over the phase (router: CALL in to
   reply out; service: handler time; the router's figure minus the handler's is Kafka),
@@ -35,14 +72,15 @@ Figures in the JSON:
 The load generator is deliberately lean (the broker, the fleet and it share the machine):
 one asyncio process on uvloop, raw websockets frames encoded with orjson, no OCPP library.
 
-Mixes: ``heartbeat`` (Heartbeats back to back) and ``session`` (what a busy site sends: per
-station StatusNotification, TransactionEvent Started, Updated with energy, power and per-phase
+Mixes: ``heartbeat`` (Heartbeats) and ``session`` (what a busy site sends: per station
+StatusNotification, TransactionEvent Started, Updated with energy, power and per-phase
 current every call, a Heartbeat every fifth Updated, Ended, StatusNotification; a default
-tariff prices every session). ``by_action`` gives p50/p95/p99 per action.
+tariff prices every session).
 
 A mix is the services it needs plus per-station coroutines: an optional ``setup`` run once
-after boot and a ``step`` the station runs in a loop until the time is up. Add one to
-:data:`MIXES` to load other blocks.
+after boot and a ``step`` (one call) the station runs in a loop until the time is up (closed
+loop) or whenever the schedule gives it a call (open loop). Add one to :data:`MIXES` to load
+other blocks.
 """
 
 from __future__ import annotations
@@ -818,6 +856,7 @@ async def run_load(
 
     stats = CallStats()
     calls: dict[str, Any] = {
+        "mode": "open" if args.rate else "closed",
         "total": 0,
         "per_second": 0.0,
         "errors": 0,

@@ -99,6 +99,19 @@ class Fleet:
         self._spawn(proc)
         return proc
 
+    def add_replica(self, name: str, replica: str | None = None) -> Proc:
+        """Another process of ``name``'s module with the same environment (so the same Kafka
+        consumer group) and its own HTTP port. Routers are added with ``add_router``."""
+        base = self.procs[name]
+        if base.module == "router":
+            raise ValueError("a router replica needs its own ports and gateway id: add_router")
+        if replica is None:
+            n = 2
+            while f"{name}-{n}" in self.procs:
+                n += 1
+            replica = f"{name}-{n}"
+        return self.add(replica, base.module, base.env)
+
     def _spawn(self, proc: Proc) -> None:
         log = open(proc.log_path, "ab")
         proc.popen = subprocess.Popen(
@@ -155,8 +168,23 @@ class Fleet:
         os.killpg(popen.pid, sig)
         popen.wait(30)
 
-    def restart(self, name: str) -> None:
-        self._spawn(self.procs[name])
+    def restart(self, name: str, env: dict[str, str] | None = None) -> None:
+        """Start ``name`` again (same ports); ``env`` overrides some of its settings, e.g. a
+        new GATEWAY_ID for a router that comes back as another replica."""
+        proc = self.procs[name]
+        if env:
+            proc.env = {**proc.env, **env}
+        self._spawn(proc)
+
+    def running(self, name: str) -> bool:
+        popen = self.procs[name].popen
+        return popen is not None and popen.poll() is None
+
+    def metrics(self, name: str) -> str:
+        """The Prometheus text exposition of one process's /metrics."""
+        r = httpx.get(f"{self.procs[name].url}/metrics", timeout=5)
+        r.raise_for_status()
+        return r.text
 
     def stop(self) -> None:
         for proc in self.procs.values():
@@ -172,6 +200,8 @@ class Fleet:
         self._drop_database()
 
     def _drop_database(self) -> None:
+        if not self.database_url:  # start() failed before creating it
+            return
         u = make_url(self.database_url)
         admin = u.set(drivername="postgresql", database="postgres").render_as_string(
             hide_password=False

@@ -246,12 +246,6 @@ async def stays(check: Callable[[], Awaitable[bool]], seconds: float) -> bool:
     return True
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (configuration): a gateway's stopped_at is never cleared, so after a graceful "
-    "stop and a restart under the same GATEWAY_ID the sweep takes every station that "
-    "reconnects to it offline again",
-)
 @pytest.mark.timeout(90)
 async def test_router_restarted_under_its_gateway_id_keeps_reconnected_stations_online(
     scale_fleet, http

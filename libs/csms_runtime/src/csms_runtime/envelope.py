@@ -133,6 +133,9 @@ class GatewayAnnouncement:
     interval: float = 10.0
     seen: list[str] = field(default_factory=list)
     stopped: bool = False
+    started_at: float | None = None
+    """When this router process started: a gateway id (a pod name) may come back as a new
+    process, whose predecessor's connections are gone even though the id announces again."""
     event: str = "gateway"
 
     def to_bytes(self) -> bytes:

@@ -24,11 +24,12 @@ def upgrade() -> None:
         sa.Column("stopped_at", ts),
         schema=SCHEMA,
     )
-    # The stations online on one gateway, without scanning the registry.
+    # The stations online on one gateway (and, of those, the ones connected before a time),
+    # without scanning the registry.
     op.create_index(
         "ix_stations_online_gateway",
         "stations",
-        ["gateway_id"],
+        ["gateway_id", "connected_at"],
         schema=SCHEMA,
         postgresql_where=sa.text("online"),
     )

@@ -42,7 +42,8 @@ async def on_connection_message(message: Message, *, stations: Stations) -> None
         if message.stopped:
             await stations.gateway_stopped(message.gateway_id, at)
             return
-        await stations.gateway_alive(message.gateway_id, at, message.interval)
+        started = datetime.fromtimestamp(message.started_at, UTC) if message.started_at else None
+        await stations.gateway_alive(message.gateway_id, at, message.interval, started)
         if message.seen:
             await stations.seen(message.seen, at)
     elif message.event == "connected":

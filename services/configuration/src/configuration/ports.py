@@ -51,7 +51,13 @@ class Stations(Protocol):
         """Offline, if this connection is still the station's current one."""
         ...
 
-    async def gateway_alive(self, gateway_id: str, at: datetime, interval: float) -> None: ...
+    async def gateway_alive(
+        self, gateway_id: str, at: datetime, interval: float, started_at: datetime | None = None
+    ) -> None:
+        """The gateway is alive (again: a stop is forgotten). ``started_at`` names the process:
+        stations still online from connections older than it were on a predecessor that died
+        under the same gateway id, and go offline."""
+        ...
 
     async def gateway_stopped(self, gateway_id: str, at: datetime) -> None:
         """The gateway stopped: every station still online on it goes offline."""
@@ -109,10 +115,21 @@ class InMemoryStations:
         if row is not None and row.connection_id == connection_id:
             row.online, row.disconnected_at = False, at
 
-    async def gateway_alive(self, gateway_id: str, at: datetime, interval: float) -> None:
+    async def gateway_alive(
+        self, gateway_id: str, at: datetime, interval: float, started_at: datetime | None = None
+    ) -> None:
         last = self.gateways.get(gateway_id)
         if last is None or last[0] <= at:
             self.gateways[gateway_id] = (at, interval, None)
+        if started_at is not None:
+            for row in self.rows.values():
+                if (
+                    row.online
+                    and row.gateway_id == gateway_id
+                    and row.connected_at is not None
+                    and row.connected_at < started_at
+                ):
+                    row.online, row.disconnected_at = False, at
 
     async def gateway_stopped(self, gateway_id: str, at: datetime) -> None:
         last = self.gateways.get(gateway_id)

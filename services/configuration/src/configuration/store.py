@@ -104,7 +104,9 @@ _CONNECTED = sa.text(
 )
 _GATEWAY_KNOWN = sa.text(
     f"insert into {G} (id, last_seen_at, interval) values (:gateway_id, :at, 0)"
-    " on conflict (id) do nothing"
+    # a connection on a gateway that stopped before means it is back
+    f" on conflict (id) do update set stopped_at = null, last_seen_at = greatest({G}.last_seen_at,"
+    f" excluded.last_seen_at) where {G}.stopped_at is not null and {G}.stopped_at < excluded.last_seen_at"
 )
 _DISCONNECTED = sa.text(
     # Only the connection that is current goes offline: a replaced socket's late event is ignored.
@@ -114,7 +116,16 @@ _DISCONNECTED = sa.text(
 _GATEWAY_ALIVE = sa.text(
     f"insert into {G} (id, last_seen_at, interval) values (:gateway_id, :at, :interval)"
     " on conflict (id) do update set last_seen_at = greatest(excluded.last_seen_at,"
-    f" {G}.last_seen_at), interval = excluded.interval"
+    f" {G}.last_seen_at), interval = excluded.interval,"
+    # alive after a stop: the gateway id came back (a restarted pod keeps its name)
+    f" stopped_at = case when {G}.stopped_at < excluded.last_seen_at then null"
+    f" else {G}.stopped_at end"
+)
+_PREDECESSOR_OFFLINE = sa.text(
+    # Stations still online from connections older than this process of the gateway were on
+    # its predecessor, which died: they are offline (one that reconnected has a newer one).
+    f"update {T} set online = false, disconnected_at = :at, updated_at = :at"
+    " where online and gateway_id = :gateway_id and connected_at < :started_at"
 )
 _GATEWAY_STOPPED = sa.text(
     f"insert into {G} (id, last_seen_at, interval, stopped_at) values (:gateway_id, :at, 0, :at)"
@@ -172,9 +183,14 @@ class PgStations:
             (_DISCONNECTED, {"id": station_id, "connection_id": connection_id, "at": at})
         )
 
-    async def gateway_alive(self, gateway_id: str, at: datetime, interval: float) -> None:
+    async def gateway_alive(
+        self, gateway_id: str, at: datetime, interval: float, started_at: datetime | None = None
+    ) -> None:
         params = {"gateway_id": gateway_id, "at": at, "interval": interval}
         self._ops.append((_GATEWAY_ALIVE, params))
+        if started_at is not None:
+            params = {"gateway_id": gateway_id, "at": at, "started_at": started_at}
+            self._ops.append((_PREDECESSOR_OFFLINE, params))
 
     async def gateway_stopped(self, gateway_id: str, at: datetime) -> None:
         self._ops.append((_GATEWAY_STOPPED, {"gateway_id": gateway_id, "at": at}))

@@ -179,3 +179,44 @@ async def test_delete(session):
     await store.commission(session, sid, {}, T0)
     assert await store.delete_station(session, sid) is True
     assert await store.delete_station(session, sid) is False
+
+
+async def test_a_gateway_id_that_comes_back_is_alive_and_its_predecessor_s_stations_offline(
+    session, engine
+):
+    """A pod restarted under its name: the stop is forgotten once it announces again, and the
+    stations of the dead predecessor that did not reconnect go offline."""
+    g = f"gw-{uuid.uuid4().hex[:6]}"
+    stale, back = (f"IT-R-{uuid.uuid4().hex[:6]}" for _ in range(2))
+    restart = T0 + timedelta(seconds=10)
+
+    async def first_life(st):
+        await st.connected(stale, connection_id="c1", gateway_id=g, at=T0)
+        await st.connected(back, connection_id="c2", gateway_id=g, at=T0)
+        await st.gateway_stopped(g, T0 + timedelta(seconds=5))
+
+    async def second_life(st):
+        await st.connected(
+            back, connection_id="c3", gateway_id=g, at=restart + timedelta(seconds=1)
+        )
+        await st.gateway_alive(g, restart + timedelta(seconds=2), 10, restart)
+
+    await connection(engine, first_life)
+    await connection(engine, second_life)
+    assert await store.sweep_dead_gateways(session, restart + timedelta(seconds=3), 30) == 0
+    online = {k: v.online for k, v in (await stations.lookup(engine, [stale, back])).items()}
+    assert online == {stale: False, back: True}
+
+
+async def test_a_predecessor_killed_without_a_word_loses_its_stations_on_the_restart(engine):
+    g = f"gw-{uuid.uuid4().hex[:6]}"
+    sid = f"IT-K-{uuid.uuid4().hex[:6]}"
+
+    async def events(st):
+        await st.connected(sid, connection_id="c1", gateway_id=g, at=T0)
+        await st.gateway_alive(g, T0 + timedelta(seconds=1), 10, T0 - timedelta(hours=1))
+        # SIGKILL, and the same gateway id restarted 7 s later: it announces a new start
+        await st.gateway_alive(g, T0 + timedelta(seconds=8), 10, T0 + timedelta(seconds=7))
+
+    await connection(engine, events)
+    assert (await stations.lookup(engine, [sid]))[sid].online is False

@@ -74,6 +74,19 @@ async def test_connection_messages_decode_and_apply():
     assert not stations.station("CS-1").online
 
 
+async def test_a_restarted_gateway_takes_its_predecessor_s_stations_offline():
+    stations = InMemoryStations()
+    at = T0.timestamp()
+    for msg in (
+        ConnectionEvent("CS-1", "connected", "g1", "c1", at=at),
+        ConnectionEvent("CS-2", "connected", "g1", "c2", at=at),
+        ConnectionEvent("CS-2", "connected", "g1", "c3", at=at + 20),
+        GatewayAnnouncement("g1", at=at + 21, started_at=at + 15),
+    ):
+        await on_connection_message(decode(msg.to_bytes()), stations=stations)
+    assert not stations.station("CS-1").online and stations.station("CS-2").online
+
+
 def test_malformed_connection_messages_are_refused():
     import pytest
 

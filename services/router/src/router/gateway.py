@@ -88,6 +88,7 @@ class Gateway:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.gateway_id = settings.gateway_id
+        self.started_at = time.time()
         self.connections: dict[str, Connection] = {}
         self.engine = db.make_engine(settings.database_url, pool_size=5)
         self.auth = Authenticator(self.engine, settings.router_auth_cache_seconds)
@@ -649,7 +650,11 @@ class Gateway:
         seen, self._seen = self._seen, set()
         headers = presence.headers(self.gateway_id)
         for announcement in presence.announcements(
-            self.gateway_id, seen, interval=self.settings.router_announce_interval, stopped=stopped
+            self.gateway_id,
+            seen,
+            interval=self.settings.router_announce_interval,
+            stopped=stopped,
+            started_at=self.started_at,
         ):
             value = announcement.to_bytes()
             if await self._send_record(

@@ -16,6 +16,7 @@ def announcements(
     *,
     interval: float,
     stopped: bool = False,
+    started_at: float | None = None,
     chunk: int = MAX_IDS_PER_ANNOUNCEMENT,
 ) -> list[GatewayAnnouncement]:
     """One announcement per ``chunk`` station ids seen (one without ids when none were), and
@@ -24,13 +25,23 @@ def announcements(
     at = time.time()
     out = [
         GatewayAnnouncement(
-            gateway_id=gateway_id, at=at, interval=interval, seen=ids[i : i + chunk]
+            gateway_id=gateway_id,
+            at=at,
+            interval=interval,
+            seen=ids[i : i + chunk],
+            started_at=started_at,
         )
         for i in range(0, len(ids), chunk)
     ]
     if stopped or not out:
         out.append(
-            GatewayAnnouncement(gateway_id=gateway_id, at=at, interval=interval, stopped=stopped)
+            GatewayAnnouncement(
+                gateway_id=gateway_id,
+                at=at,
+                interval=interval,
+                stopped=stopped,
+                started_at=started_at,
+            )
         )
     return out
 

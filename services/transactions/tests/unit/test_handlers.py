@@ -28,6 +28,7 @@ from transactions.settings import Settings
 T0 = datetime(2026, 11, 30, 10, 0, tzinfo=UTC)
 CS = StationRef("CS-1")
 M = timedelta(minutes=1)
+SETTINGS = Settings(cost_update_interval=60)
 
 
 def ev(seq: int, event_type: str, at: datetime, wh: float, **info: Any) -> TransactionEventRequest:
@@ -67,7 +68,7 @@ class Ports:
             transactions=self.transactions,
             id_tokens=self.id_tokens,
             clock=FixedClock(T0 + timedelta(hours=1)),
-            settings=Settings(cost_update_interval=60),
+            settings=SETTINGS,
         )
 
 

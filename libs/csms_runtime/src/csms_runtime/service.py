@@ -144,7 +144,9 @@ class Subscription:
     """A side topic the service consumes in the same consumer and unit of work as its own.
 
     ``decode`` turns a record's value into the message (raising ``ValueError``/``TypeError``/
-    ``KeyError`` when it is malformed: such a record goes to the dead-letter topic);
+    ``KeyError`` when it is malformed: such a record goes to the dead-letter topic), or None
+    when the message is well formed but concerns this service in nothing (it is skipped
+    without a unit of work);
     ``handler`` is ``async def f(message, *, <ports>) -> None | Handled[None]``; ``station``
     names the station a message concerns (for logs and ``preload``)."""
 
@@ -426,8 +428,9 @@ class BlockService:
         if sub is not None:
             try:
                 message = sub.decode(record.value)
-                it.sub = sub
-                it.work = Work(StationRef(sub.station(message)), "event", record.topic, message)
+                if message is not None:
+                    it.sub = sub
+                    it.work = Work(StationRef(sub.station(message)), "event", record.topic, message)
             except Exception as exc:
                 self._kill(it, exc)
             return it

@@ -28,10 +28,11 @@ class TransactionMessage:
 
     station_id: str
     transaction_id: str
-    reservation_id: int | None
+    reservation_id: int
 
 
-def decode(raw: bytes) -> TransactionMessage:
+def decode(raw: bytes) -> TransactionMessage | None:
+    """The event, validated; None (nothing to do) when it names no reservation."""
     data: Any = orjson.loads(raw)
     if not isinstance(data, dict):
         raise TypeError("a transaction event is a JSON object")
@@ -45,6 +46,8 @@ def decode(raw: bytes) -> TransactionMessage:
         not isinstance(reservation_id, int) or isinstance(reservation_id, bool)
     ):
         raise TypeError("reservationId must be an integer")
+    if reservation_id is None:
+        return None
     return TransactionMessage(station_id, transaction_id, reservation_id)
 
 
@@ -55,8 +58,6 @@ def station_of(message: TransactionMessage) -> str:
 async def on_transaction_event(
     message: TransactionMessage, *, reservations: Reservations, clock: Clock
 ) -> None:
-    if message.reservation_id is None:
-        return
     changed = await reservations.mark_used(
         message.station_id, message.reservation_id, message.transaction_id, clock.now()
     )

@@ -17,8 +17,8 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
+from csms_runtime.bulk import columns_of, recordset, rows_json
 from csms_runtime.idtokens import PgIdTokens
 from csms_runtime.uow import Contended
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -260,13 +260,17 @@ _EVENT_FACTS = (
     )
     .order_by(EVENTS.c.seq_no)
 )
-_INSERT_TX = (
-    insert(TX)
-    .on_conflict_do_nothing(index_elements=["station_id", "transaction_id"])
-    .returning(TX.c.station_id, TX.c.transaction_id)
+_NEW_TX_COLUMNS = columns_of(TX, [c.name for c in TX.c if c.name != "id"])
+_INSERT_TX = sa.text(
+    f"insert into {SCHEMA}.transactions ({', '.join(c for c, _ in _NEW_TX_COLUMNS)})"
+    f" select * from {recordset(_NEW_TX_COLUMNS)}"
+    " on conflict (station_id, transaction_id) do nothing returning station_id, transaction_id"
 )
-_INSERT_EVENTS = insert(EVENTS).on_conflict_do_nothing(
-    index_elements=["station_id", "transaction_id", "seq_no"]
+_EVENT_COLUMNS = columns_of(EVENTS, [c.name for c in EVENTS.c if c.name != "id"])
+_INSERT_EVENTS = sa.text(
+    f"insert into {SCHEMA}.transaction_events ({', '.join(c for c, _ in _EVENT_COLUMNS)})"
+    f" select * from {recordset(_EVENT_COLUMNS)}"
+    " on conflict (station_id, transaction_id, seq_no) do nothing"
 )
 # What an event changes on its transaction; never the tariff snapshot, and never
 # next_cost_update_at, which the CostUpdated task moves.
@@ -285,10 +289,10 @@ _TX_STATE = [
         "created_at",
     )
 ]
-_UPDATE_TX = (
-    sa.update(TX)
-    .where(TX.c.id == sa.bindparam("_id"))
-    .values({c: sa.bindparam(c, type_=TX.c[c].type) for c in _TX_STATE})
+_TX_STATE_COLUMNS = columns_of(TX, ["id", *_TX_STATE])
+_UPDATE_TX = sa.text(
+    f"update {SCHEMA}.transactions t set {', '.join(f'{c} = x.{c}' for c in _TX_STATE)}"
+    f" from {recordset(_TX_STATE_COLUMNS)} where t.id = x.id"
 )
 
 Key = tuple[str, str]
@@ -412,62 +416,56 @@ class PgTransactions:
 
     async def flush(self) -> None:
         if self._new:
-            rows = [{k: v for k, v in r.items() if k != "id"} for r in self._new.values()]
-            created = (await self.conn.execute(_INSERT_TX, rows)).all()
+            rows = list(self._new.values())
+            created = (
+                await self.conn.execute(_INSERT_TX, {"rows": rows_json(rows, _NEW_TX_COLUMNS)})
+            ).all()
             if len(created) < len(rows):
                 # Another consumer created one of them meanwhile (a rebalance): start over,
                 # and this time lock the row it made.
                 raise Contended("a transaction was created concurrently")
         if self._events:
-            await self.conn.execute(_INSERT_EVENTS, self._events)
+            await self.conn.execute(
+                _INSERT_EVENTS, {"rows": rows_json(self._events, _EVENT_COLUMNS)}
+            )
         if self._dirty:
             await self.conn.execute(
-                _UPDATE_TX,
-                [{"_id": r["id"], **{c: r[c] for c in _TX_STATE}} for r in self._dirty.values()],
+                _UPDATE_TX, {"rows": rows_json(self._dirty.values(), _TX_STATE_COLUMNS)}
             )
         await insert_samples(self.conn, self._samples)
         self._new, self._dirty, self._events, self._samples = {}, {}, [], []
 
 
 async def insert_samples(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """One INSERT for any number of samples; those already stored (same sample_key) are skipped.
-
-    The rows travel as one array per column and are unnested by PostgreSQL: the statement's text
-    never changes (psycopg prepares it once), unlike a multi-row VALUES list of varying length.
-    """
-    if not rows:
-        return
-    params: dict[str, list[Any]] = {c: [] for c, _ in _METER_COLUMNS}
-    for r in rows:
-        for c, _ in _METER_COLUMNS:
-            params[c].append(r[c])
-    params["signed_meter_value"] = [
-        None if v is None else orjson.dumps(v).decode() for v in params["signed_meter_value"]
-    ]
-    await conn.execute(_INSERT_METERS, params)
+    """One INSERT for any number of samples; those already stored (same sample_key) are
+    skipped. The rows travel as one JSON parameter (csms_runtime.bulk)."""
+    if rows:
+        await conn.execute(_INSERT_METERS, {"rows": rows_json(rows, _METER_COLUMNS)})
 
 
-_METER_COLUMNS = [
-    ("station_id", "varchar"),
-    ("evse_id", "int"),
-    ("transaction_id", "varchar"),
-    ("seq_no", "int"),
-    ("timestamp", "timestamptz"),
-    ("measurand", "varchar"),
-    ("phase", "varchar"),
-    ("location", "varchar"),
-    ("context", "varchar"),
-    ("unit", "varchar"),
-    ("multiplier", "int"),
-    ("value", "numeric"),
-    ("signed_meter_value", "jsonb"),
-    ("sample_key", "varchar"),
-    ("received_at", "timestamptz"),
-]
+_METER_COLUMNS = columns_of(
+    METERS,
+    [
+        "station_id",
+        "evse_id",
+        "transaction_id",
+        "seq_no",
+        "timestamp",
+        "measurand",
+        "phase",
+        "location",
+        "context",
+        "unit",
+        "multiplier",
+        "value",
+        "signed_meter_value",
+        "sample_key",
+        "received_at",
+    ],
+)
 _INSERT_METERS = sa.text(
     f"insert into {SCHEMA}.meter_values ({', '.join(c for c, _ in _METER_COLUMNS)})"
-    f" select * from unnest({', '.join(f'cast(:{c} as {t}[])' for c, t in _METER_COLUMNS)})"
-    " on conflict (sample_key) do nothing"
+    f" select * from {recordset(_METER_COLUMNS)} on conflict (sample_key) do nothing"
 )
 
 

@@ -174,3 +174,4 @@ def test_seeding_again_adds_nothing(seeded):
         )
         assert conn.autocommit is False
     assert set(again["rows"].values()) == {0}
+    assert again["chunks_already_there"] == TRANSACTIONS // 500

@@ -14,7 +14,8 @@ The consumed batch is the unit of work (docs/adr/0009-batch-unit-of-work.md):
    buffered writes, complete the call log, commit;
 3. only then publish the replies, domain events and dead letters, and wait for the broker's
    confirmation; then send the calls handlers decided on, wake local waiters of the message
-   API, and commit the offsets.
+   API, and commit the offsets. This stage of one batch overlaps the next batch's steps 1-2
+   (never two batches' answers at once, always in order).
 
 A failure retrying can fix (database or broker unreachable) retries the batch with backoff,
 and nothing is acknowledged meanwhile. Any other failure re-runs the batch one record per
@@ -34,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord, TopicPartition
 from fastapi import APIRouter, FastAPI
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -182,8 +183,12 @@ class Item:
     outcome: str = "ok"
 
 
-class Retry(Exception):
-    """The batch failed for a reason retrying can fix."""
+@dataclass(slots=True)
+class Stored:
+    """A batch after its unit of work: what to send, and the call log entries it completed."""
+
+    items: list[Item]
+    completions: list[Any]
 
 
 @dataclass
@@ -230,6 +235,7 @@ class BlockService:
         self._last_batch = time.monotonic()
         self._fast: bool | None = None
         self._pacer: asyncio.Task[None] | None = None
+        self._answering: asyncio.Task[None] | None = None
         self._background: set[asyncio.Task[Any]] = set()
         self.subscriber = self.broker.subscriber(
             self._topic_in,
@@ -261,32 +267,73 @@ class BlockService:
     # ---- the batch -------------------------------------------------------------------
 
     async def _on_batch(self, body: Any, msg: KafkaMessage) -> None:
+        """One consumed batch. Its answer stage (publish, confirm, commit offsets) overlaps the
+        next batch's store stage: at most one batch is being answered while the next is
+        stored, answers go out in batch order, and each batch's offsets are committed only
+        after its own answers are confirmed."""
         records: Sequence[ConsumerRecord] = msg.raw_message  # type: ignore[assignment]
         self._last_batch = time.monotonic()
         self._pace(fast=True)
-        await self.process(records)
-        started = time.perf_counter()
-        await msg.ack()
-        BATCH_SECONDS.labels(self.name, "ack").observe(time.perf_counter() - started)
+        stored = await self.store(records)
+        previous = self._answering
+        self._answering = asyncio.create_task(self._answer_and_commit(previous, stored, records))
+        if previous is not None:
+            await previous
+
+    async def _answer_and_commit(
+        self,
+        previous: asyncio.Task[None] | None,
+        stored: Stored,
+        records: Sequence[ConsumerRecord],
+    ) -> None:
+        if previous is not None:
+            await previous
+        try:
+            await self.answer(stored)
+            started = time.perf_counter()
+            offsets: dict[TopicPartition, int] = {}
+            for r in records:
+                tp = TopicPartition(r.topic, r.partition)
+                offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
+            consumer = getattr(self.subscriber, "consumer", None)
+            if consumer is not None:
+                await consumer.commit(offsets)
+            BATCH_SECONDS.labels(self.name, "ack").observe(time.perf_counter() - started)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            # A rebalance took the partitions (or the consumer stopped): the new owner gets the
+            # records again; stored and answered twice is harmless (handlers are idempotent).
+            log.warning("could not commit a batch's offsets", exc_info=True)
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:
         """Handle a consumed batch: store, then answer, emit and confirm (see module doc)."""
+        await self.answer(await self.store(records))
+
+    async def store(self, records: Sequence[ConsumerRecord]) -> Stored:
+        """Decode the records and commit what their handlers decided (nothing is sent yet)."""
         started = time.perf_counter()
         BATCH_RECORDS.labels(self.name).observe(len(records))
         items = [self._decode(r) for r in records]
         live = [it for it in items if it.dead is None and it.work is not None]
         completions = await self._store(live)
-        stored = time.perf_counter()
-        BATCH_SECONDS.labels(self.name, "store").observe(stored - started)
-        await self._until_done("publish", lambda: self._publish(items))
-        for c in completions:
+        BATCH_SECONDS.labels(self.name, "store").observe(time.perf_counter() - started)
+        return Stored(items, completions)
+
+    async def answer(self, stored: Stored) -> None:
+        """Publish a stored batch's replies, events and dead letters and await the broker's
+        confirmation (retrying until it comes); then send the calls handlers decided on and
+        wake local waiters of the message API."""
+        started = time.perf_counter()
+        await self._until_done("publish", lambda: self._publish(stored.items))
+        for c in stored.completions:
             self.calls.resolved_here(c.call_id, c.status, c.response, c.error)
-        for it in items:
+        for it in stored.items:
             for oc in it.calls:
                 self._spawn_call(oc)
             if it.env is not None:
                 MESSAGES.labels(self.name, it.env.action, it.env.kind, it.outcome).inc()
-        BATCH_SECONDS.labels(self.name, "publish").observe(time.perf_counter() - stored)
+        BATCH_SECONDS.labels(self.name, "publish").observe(time.perf_counter() - started)
 
     async def _store(self, items: list[Item]) -> list[Any]:
         """Run the handlers of ``items`` and commit what they decided: all in one unit of work,
@@ -593,6 +640,9 @@ class BlockService:
     async def stop(self) -> None:
         if self._pacer is not None:
             self._pacer.cancel()
+        if self._answering is not None:  # let the last stored batch be answered and committed
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(asyncio.shield(self._answering), 10)
         await self.broker.stop()
         if isinstance(self.outbox, Outbox):
             await self.outbox.stop()

@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from csms_runtime.bulk import columns_of, recordset, rows_json
 from csms_runtime.idtokens import PgIdTokens
@@ -220,16 +221,16 @@ _LOCK_TX = (
     )
     .with_for_update()
 )
+# The batch's transactions, locked (in id order, so replicas cannot deadlock), each with the
+# seqNos of the batch's events for it that are stored already: one round trip. (A transaction
+# that does not exist yet has no stored events: its row and first event are written together.)
 _LOCK_MANY = sa.text(
-    f"select t.* from {SCHEMA}.transactions t"
-    " join unnest(cast(:sids as varchar[]), cast(:tids as varchar[])) as k(s, t)"
-    " on t.station_id = k.s and t.transaction_id = k.t"
+    "select t.*, array(select e.seq_no from"
+    f" {SCHEMA}.transaction_events e where e.station_id = t.station_id"
+    " and e.transaction_id = t.transaction_id and e.seq_no = any(x.seqs)) as known_seqs"
+    " from jsonb_to_recordset(cast(:rows as jsonb)) as x(s varchar, t varchar, seqs int[])"
+    f" join {SCHEMA}.transactions t on t.station_id = x.s and t.transaction_id = x.t"
     " order by t.id for update of t"
-)
-_KNOWN_SEQS = sa.text(
-    f"select e.station_id, e.transaction_id, e.seq_no from {SCHEMA}.transaction_events e"
-    " join unnest(cast(:sids as varchar[]), cast(:tids as varchar[]), cast(:seqs as int[]))"
-    " as k(s, t, q) on e.station_id = k.s and e.transaction_id = k.t and e.seq_no = k.q"
 )
 _TARIFFS_OF = sa.text(
     "select st.station_id, t.id, t.currency, t.price_per_kwh, t.price_per_minute,"
@@ -261,15 +262,15 @@ _EVENT_FACTS = (
     .order_by(EVENTS.c.seq_no)
 )
 _NEW_TX_COLUMNS = columns_of(TX, [c.name for c in TX.c if c.name != "id"])
-_INSERT_TX = sa.text(
+_INSERT_TX = (
     f"insert into {SCHEMA}.transactions ({', '.join(c for c, _ in _NEW_TX_COLUMNS)})"
-    f" select * from {recordset(_NEW_TX_COLUMNS)}"
-    " on conflict (station_id, transaction_id) do nothing returning station_id, transaction_id"
+    f" select * from {recordset(_NEW_TX_COLUMNS, 'new')}"
+    " on conflict (station_id, transaction_id) do nothing returning 1"
 )
 _EVENT_COLUMNS = columns_of(EVENTS, [c.name for c in EVENTS.c if c.name != "id"])
-_INSERT_EVENTS = sa.text(
+_INSERT_EVENTS = (
     f"insert into {SCHEMA}.transaction_events ({', '.join(c for c, _ in _EVENT_COLUMNS)})"
-    f" select * from {recordset(_EVENT_COLUMNS)}"
+    f" select * from {recordset(_EVENT_COLUMNS, 'events')}"
     " on conflict (station_id, transaction_id, seq_no) do nothing"
 )
 # What an event changes on its transaction; never the tariff snapshot, and never
@@ -290,9 +291,9 @@ _TX_STATE = [
     )
 ]
 _TX_STATE_COLUMNS = columns_of(TX, ["id", *_TX_STATE])
-_UPDATE_TX = sa.text(
+_UPDATE_TX = (
     f"update {SCHEMA}.transactions t set {', '.join(f'{c} = x.{c}' for c in _TX_STATE)}"
-    f" from {recordset(_TX_STATE_COLUMNS)} where t.id = x.id"
+    f" from {recordset(_TX_STATE_COLUMNS, 'dirty')} where t.id = x.id"
 )
 
 Key = tuple[str, str]
@@ -326,42 +327,32 @@ class PgTransactions:
         ]
         if not reqs:
             return
-        keys = sorted({(sid, r.transaction_info.transaction_id) for sid, r in reqs})
-        await self._lock(keys)
-        await self._load_seqs(
-            sorted({(sid, r.transaction_info.transaction_id, r.seq_no) for sid, r in reqs})
-        )
-        await self._load_tariffs(sorted({k[0] for k in keys if k in self._absent}))
+        seqs: dict[Key, set[int]] = {}
+        for sid, r in reqs:
+            seqs.setdefault((sid, r.transaction_info.transaction_id), set()).add(r.seq_no)
+        await self._lock(seqs)
+        await self._load_tariffs(sorted({k[0] for k in seqs if k in self._absent}))
 
-    async def _lock(self, keys: list[Key]) -> None:
-        keys = [k for k in keys if k not in self._rows and k not in self._absent]
+    async def _lock(self, seqs: dict[Key, set[int]]) -> None:
+        """Lock these transactions and learn which of these seqNos of theirs are stored."""
+        keys = sorted(k for k in seqs if k not in self._rows and k not in self._absent)
         if not keys:
             return
-        result = await self.conn.execute(
-            _LOCK_MANY, {"sids": [k[0] for k in keys], "tids": [k[1] for k in keys]}
-        )
+        rows = [{"s": k[0], "t": k[1], "seqs": sorted(seqs[k])} for k in keys]
+        result = await self.conn.execute(_LOCK_MANY, {"rows": orjson.dumps(rows).decode()})
         for r in result.mappings():
-            self._rows[(r["station_id"], r["transaction_id"])] = dict(r)
-        self._absent.update(k for k in keys if k not in self._rows)
-
-    async def _load_seqs(self, triples: list[tuple[str, str, int]]) -> None:
-        triples = [t for t in triples if t not in self._checked]
-        if not triples:
-            return
-        result = await self.conn.execute(
-            _KNOWN_SEQS,
-            {
-                "sids": [t[0] for t in triples],
-                "tids": [t[1] for t in triples],
-                "seqs": [t[2] for t in triples],
-            },
-        )
-        self._seqs.update((r[0], r[1], r[2]) for r in result)
-        self._checked.update(triples)
+            row = dict(r)
+            key = (row["station_id"], row["transaction_id"])
+            self._seqs.update((*key, q) for q in row.pop("known_seqs"))
+            self._rows[key] = row
+        for k in keys:
+            if k not in self._rows:
+                self._absent.add(k)
+            self._checked.update((*k, q) for q in seqs[k])
 
     async def _load_tariffs(self, station_ids: list[str]) -> None:
         wanted = [s for s in station_ids if s not in self._tariffs_of]
-        if not wanted and None in self._tariffs_of:
+        if not wanted:
             return
         for r in await self.conn.execute(_TARIFFS_OF, {"sids": wanted}):
             self._tariffs[r[0]] = TariffSnapshot(*r[1:])
@@ -371,7 +362,7 @@ class PgTransactions:
     async def get(self, station_id: str, transaction_id: str) -> Row | None:
         key = (station_id, transaction_id)
         if key not in self._rows and key not in self._absent and key not in self._new:
-            await self._lock([key])
+            await self._lock({key: set()})
         return self._new.get(key) or self._rows.get(key)
 
     async def create(
@@ -385,7 +376,12 @@ class PgTransactions:
 
     async def add_event(self, event: dict[str, Any]) -> bool:
         triple = (event["station_id"], event["transaction_id"], event["seq_no"])
-        await self._load_seqs([triple])
+        if triple not in self._checked:  # not preloaded (a caller outside the runtime)
+            key = triple[:2]
+            if key in self._rows or key in self._absent:  # locked already: just this seqNo
+                self._rows.pop(key, None)
+                self._absent.discard(key)
+            await self._lock({key: {triple[2]}})
         if triple in self._seqs:
             return False
         self._seqs.add(triple)
@@ -415,24 +411,25 @@ class PgTransactions:
             self._dirty[key] = row
 
     async def flush(self) -> None:
-        if self._new:
-            rows = list(self._new.values())
-            created = (
-                await self.conn.execute(_INSERT_TX, {"rows": rows_json(rows, _NEW_TX_COLUMNS)})
-            ).all()
-            if len(created) < len(rows):
-                # Another consumer created one of them meanwhile (a rebalance): start over,
-                # and this time lock the row it made.
-                raise Contended("a transaction was created concurrently")
-        if self._events:
+        """Everything the batch decided, in one statement (data-modifying CTEs; empty lists
+        cost nothing), so the text never changes and is prepared once."""
+        if not (self._new or self._events or self._dirty or self._samples):
+            return
+        created = (
             await self.conn.execute(
-                _INSERT_EVENTS, {"rows": rows_json(self._events, _EVENT_COLUMNS)}
+                _FLUSH,
+                {
+                    "new": rows_json(self._new.values(), _NEW_TX_COLUMNS),
+                    "events": rows_json(self._events, _EVENT_COLUMNS),
+                    "dirty": rows_json(self._dirty.values(), _TX_STATE_COLUMNS),
+                    "samples": rows_json(self._samples, _METER_COLUMNS),
+                },
             )
-        if self._dirty:
-            await self.conn.execute(
-                _UPDATE_TX, {"rows": rows_json(self._dirty.values(), _TX_STATE_COLUMNS)}
-            )
-        await insert_samples(self.conn, self._samples)
+        ).scalar_one()
+        if created < len(self._new):
+            # Another consumer created one of them meanwhile (a rebalance): start over, and
+            # this time lock the row it made.
+            raise Contended("a transaction was created concurrently")
         self._new, self._dirty, self._events, self._samples = {}, {}, [], []
 
 
@@ -440,7 +437,7 @@ async def insert_samples(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) 
     """One INSERT for any number of samples; those already stored (same sample_key) are
     skipped. The rows travel as one JSON parameter (csms_runtime.bulk)."""
     if rows:
-        await conn.execute(_INSERT_METERS, {"rows": rows_json(rows, _METER_COLUMNS)})
+        await conn.execute(_INSERT_METERS, {"samples": rows_json(rows, _METER_COLUMNS)})
 
 
 _METER_COLUMNS = columns_of(
@@ -463,9 +460,14 @@ _METER_COLUMNS = columns_of(
         "received_at",
     ],
 )
-_INSERT_METERS = sa.text(
+_INSERT_METERS_SQL = (
     f"insert into {SCHEMA}.meter_values ({', '.join(c for c, _ in _METER_COLUMNS)})"
-    f" select * from {recordset(_METER_COLUMNS)} on conflict (sample_key) do nothing"
+    f" select * from {recordset(_METER_COLUMNS, 'samples')} on conflict (sample_key) do nothing"
+)
+_INSERT_METERS = sa.text(_INSERT_METERS_SQL)
+_FLUSH = sa.text(
+    f"with new_tx as ({_INSERT_TX}), ev as ({_INSERT_EVENTS}), up as ({_UPDATE_TX}),"
+    f" mv as ({_INSERT_METERS_SQL}) select count(*) from new_tx"
 )
 
 

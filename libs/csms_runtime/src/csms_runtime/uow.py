@@ -74,12 +74,13 @@ async def unit_of_work(
     async with engine.connect() as conn:
         async with conn.begin():
             ports = dict(factory(conn))
+            # hasattr, not isinstance: a runtime_checkable Protocol check costs microseconds
             for p in ports.values():
-                if isinstance(p, Preloading):
+                if hasattr(p, "preload"):
                     await p.preload(work)
             yield ports
             for p in ports.values():
-                if isinstance(p, Flushing):
+                if hasattr(p, "flush"):
                     await p.flush()
 
 

@@ -289,3 +289,29 @@ async def test_bad_envelopes_and_requests_get_the_right_answer(service):
     assert codes == ["FormatViolation", "NotSupported", "NotImplemented"]
     assert len(service.outbox.on(topic_dlq(BLOCK))) == 1
     assert BATCH_RETRIES is not None and DEAD_LETTERS is not None
+
+
+async def test_trace_context_crosses_the_service_with_and_without_an_exporter(service, monkeypatch):
+    from csms_runtime import telemetry
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    incoming = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    async def reply_to(sid: str) -> Envelope:
+        env = Envelope(sid, Kind.CALL, "m1", "Heartbeat", {}, gateway_id="gw", traceparent=incoming)
+        await service.process([record(topic_in(BLOCK), env.to_bytes(), key=sid)])
+        return replies(service)[sid]
+
+    # no exporter: no spans made, the caller's context passed on as it came
+    assert (await reply_to(uid("CS"))).traceparent == incoming
+
+    exporter = InMemorySpanExporter()
+    telemetry.setup("test", None).add_span_processor(SimpleSpanProcessor(exporter))
+    monkeypatch.setattr(telemetry, "_exporting", True)
+    sid = uid("CS")
+    out = (await reply_to(sid)).traceparent
+    assert out is not None and out.split("-")[1] == incoming.split("-")[1]  # the same trace
+    assert out != incoming  # with this service's span as the parent
+    [span] = [s for s in exporter.get_finished_spans() if s.attributes["ocpp.station_id"] == sid]
+    assert span.parent.span_id == int(incoming.split("-")[2], 16)

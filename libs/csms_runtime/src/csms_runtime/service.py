@@ -409,17 +409,22 @@ class BlockService:
             done = await it.sub.handler(it.work.request, **{n: ports[n] for n in it.sub.ports})
             self._take(it, done)
             return
-        with self.tracer.start_as_current_span(
-            f"{self.name} {env.kind} {env.action}",
-            context=telemetry.context_from(env.traceparent),
-            kind=trace.SpanKind.CONSUMER,
-            attributes={
-                "ocpp.station_id": env.station_id,
-                "ocpp.action": env.action,
-                "ocpp.message_id": env.message_id,
-                "ocpp.kind": env.kind,
-            },
-        ):
+        span = (
+            self.tracer.start_as_current_span(
+                f"{self.name} {env.kind} {env.action}",
+                context=telemetry.context_from(env.traceparent),
+                kind=trace.SpanKind.CONSUMER,
+                attributes={
+                    "ocpp.station_id": env.station_id,
+                    "ocpp.action": env.action,
+                    "ocpp.message_id": env.message_id,
+                    "ocpp.kind": env.kind,
+                },
+            )
+            if telemetry.enabled()
+            else contextlib.nullcontext()
+        )
+        with span:
             if env.kind == Kind.CALL:
                 assert isinstance(it.route, Route)
                 try:
@@ -582,7 +587,7 @@ class BlockService:
             tenant_id=env.tenant_id,
             protocol=env.protocol,
             gateway_id=env.gateway_id,
-            traceparent=telemetry.current_traceparent(),
+            traceparent=telemetry.current_traceparent() if telemetry.enabled() else env.traceparent,
         )
 
     @staticmethod

@@ -345,24 +345,27 @@ class Gateway:
         except OCPPError as exc:
             await self._send_error(conn, call.message_id, exc)
             return
-        with tracer.start_as_current_span(
-            f"router {call.action}",
-            kind=trace.SpanKind.SERVER,
-            attributes={
-                "ocpp.station_id": conn.station_id,
-                "ocpp.action": call.action,
-                "ocpp.message_id": call.message_id,
-            },
-        ):
-            env = Envelope(
-                station_id=conn.station_id,
-                kind=Kind.CALL,
-                message_id=call.message_id,
-                action=call.action,
-                payload=_as_sent(raw, call.payload),
-                gateway_id=self.gateway_id,
-                traceparent=telemetry.current_traceparent(),
-            )
+        traceparent = None
+        if telemetry.enabled():  # the trace starts here; without an exporter, nowhere
+            with tracer.start_as_current_span(
+                f"router {call.action}",
+                kind=trace.SpanKind.SERVER,
+                attributes={
+                    "ocpp.station_id": conn.station_id,
+                    "ocpp.action": call.action,
+                    "ocpp.message_id": call.message_id,
+                },
+            ):
+                traceparent = telemetry.current_traceparent()
+        env = Envelope(
+            station_id=conn.station_id,
+            kind=Kind.CALL,
+            message_id=call.message_id,
+            action=call.action,
+            payload=_as_sent(raw, call.payload),
+            gateway_id=self.gateway_id,
+            traceparent=traceparent,
+        )
         pending = StationCall(call.message_id, call.action, topic_in(block), env)
         if conn.station_call is None:
             self._forward(conn, pending)

@@ -216,8 +216,13 @@ class BlockService:
             linger_ms=self.settings.kafka_linger_ms,
             max_batch_size=256 * 1024,
             middlewares=(
-                KafkaTelemetryMiddleware(tracer_provider=tracer_provider),
                 KafkaPrometheusMiddleware(registry=REGISTRY, app_name=self.name),
+                # per consumed batch and per CSMS call; only worth it when spans are exported
+                *(
+                    [KafkaTelemetryMiddleware(tracer_provider=tracer_provider)]
+                    if telemetry.enabled()
+                    else []
+                ),
             ),
             logger=logging.getLogger(f"faststream.{self.name}"),
             # "Received"/"Processed" per message at DEBUG: at INFO they cost more than the handler.
@@ -236,6 +241,9 @@ class BlockService:
         self._fast: bool | None = None
         self._pacer: asyncio.Task[None] | None = None
         self._answering: asyncio.Task[None] | None = None
+        self._uncommitted: dict[TopicPartition, int] = {}
+        self._committed_at = 0.0
+        self._commit_lock = asyncio.Lock()
         self._background: set[asyncio.Task[Any]] = set()
         self.subscriber = self.broker.subscriber(
             self._topic_in,
@@ -290,21 +298,37 @@ class BlockService:
             await previous
         try:
             await self.answer(stored)
-            started = time.perf_counter()
-            offsets: dict[TopicPartition, int] = {}
             for r in records:
                 tp = TopicPartition(r.topic, r.partition)
-                offsets[tp] = max(offsets.get(tp, 0), r.offset + 1)
-            consumer = getattr(self.subscriber, "consumer", None)
-            if consumer is not None:
-                await consumer.commit(offsets)
-            BATCH_SECONDS.labels(self.name, "ack").observe(time.perf_counter() - started)
+                self._uncommitted[tp] = max(self._uncommitted.get(tp, 0), r.offset + 1)
+            if (
+                time.monotonic() - self._committed_at
+                >= self.settings.kafka_commit_interval_ms / 1000
+            ):
+                await self._commit()
         except asyncio.CancelledError:
             raise
         except Exception:
-            # A rebalance took the partitions (or the consumer stopped): the new owner gets the
-            # records again; stored and answered twice is harmless (handlers are idempotent).
-            log.warning("could not commit a batch's offsets", exc_info=True)
+            log.exception("answering a stored batch failed")
+
+    async def _commit(self) -> None:
+        """Commit the offsets of every batch answered so far (each only after its answers were
+        confirmed). Coalesced to one commit per KAFKA_COMMIT_INTERVAL_MS at most: a crash
+        before it redelivers what was answered meanwhile, which idempotent handlers absorb."""
+        async with self._commit_lock:  # in order: never an older position after a newer one
+            offsets, self._uncommitted = self._uncommitted, {}
+            self._committed_at = time.monotonic()
+            consumer = getattr(self.subscriber, "consumer", None)
+            if not offsets or consumer is None:
+                return
+            started = time.perf_counter()
+            try:
+                await consumer.commit(offsets)
+            except Exception:
+                # A rebalance took the partitions (or the consumer stopped): the new owner gets
+                # the records again; stored and answered twice is harmless (idempotent handlers).
+                log.warning("could not commit offsets", exc_info=True)
+            BATCH_SECONDS.labels(self.name, "ack").observe(time.perf_counter() - started)
 
     async def process(self, records: Sequence[ConsumerRecord]) -> None:
         """Handle a consumed batch: store, then answer, emit and confirm (see module doc)."""
@@ -623,9 +647,17 @@ class BlockService:
 
     async def _pace_loop(self) -> None:
         idle_after = self.settings.kafka_fetch_idle_after_ms / 1000
+        commit_after = self.settings.kafka_commit_interval_ms / 1000
         while True:
-            await asyncio.sleep(min(1.0, max(0.05, idle_after / 4)))
+            await asyncio.sleep(min(1.0, max(0.05, idle_after / 4), max(0.05, commit_after)))
             self._pace(fast=time.monotonic() - self._last_batch < idle_after)
+            answering = self._answering
+            if (
+                self._uncommitted
+                and (answering is None or answering.done())
+                and time.monotonic() - self._committed_at >= commit_after
+            ):
+                await self._commit()  # the last batches before a pause
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -648,6 +680,8 @@ class BlockService:
         if self._answering is not None:  # let the last stored batch be answered and committed
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(asyncio.shield(self._answering), 10)
+        with contextlib.suppress(Exception):
+            await self._commit()
         await self.broker.stop()
         if isinstance(self.outbox, Outbox):
             await self.outbox.stop()

@@ -53,6 +53,9 @@ class ServiceSettings(CommonSettings):
     """Seconds the message API waits for a station's answer before reporting a timeout."""
     kafka_group_instance_id: str | None = None
     """Static group membership (Kafka KIP-345): a restarted replica gets its partitions back at once."""
+    kafka_commit_interval_ms: int = 100
+    """Offsets of answered batches are committed at most this often (0: after every batch).
+    Never before a batch's answers are confirmed; a crash redelivers at most this much."""
     consumer_batch_max: int = 500
     """Most records in one consumed batch (one unit of work)."""
     consumer_batch_timeout_ms: int = 5

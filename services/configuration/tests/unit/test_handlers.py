@@ -44,17 +44,21 @@ async def test_boot_of_an_unknown_station_is_accepted_with_the_default_interval(
     assert (str(resp.status), resp.interval) == ("Accepted", 77)
 
 
-async def test_heartbeat_moves_last_seen_forward_only():
+async def test_heartbeat_answers_the_time_and_writes_nothing():
+    later = T0 + timedelta(seconds=30)
+    resp = await heartbeat(HeartbeatRequest(), clock=FixedClock(later))
+    assert resp.current_time == later
+
+
+async def test_an_announcement_moves_last_seen_forward_only():
     stations = InMemoryStations()
     await boot_notification(
         boot_req(), station=CS, stations=stations, clock=FixedClock(T0), settings=Settings()
     )
     later = T0 + timedelta(seconds=30)
-    resp = await heartbeat(
-        HeartbeatRequest(), station=CS, stations=stations, clock=FixedClock(later)
-    )
-    assert resp.current_time == later
-    await heartbeat(HeartbeatRequest(), station=CS, stations=stations, clock=FixedClock(T0))
+    for at in (later, T0):
+        msg = GatewayAnnouncement("g1", at=at.timestamp(), seen=["CS-1"])
+        await on_connection_message(decode(msg.to_bytes()), stations=stations)
     assert stations.station("CS-1").last_seen_at == later
 
 

@@ -9,7 +9,7 @@ from ocpp_schema.actions import Block
 from configuration import api, events, store
 from configuration.routes import ROUTES
 from configuration.settings import Settings
-from configuration.tasks import sweep_gateways
+from configuration.tasks import sweep_gateways, write_presence
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return create_service_app(
         service,
         data_routers=[api.router],
-        tasks=[sweep_gateways],
+        tasks=[sweep_gateways, write_presence],
         description="Boot, heartbeat, the station registry and online state; Reset, ChangeAvailability, "
         "TriggerMessage and the block's other calls to stations.",
     )

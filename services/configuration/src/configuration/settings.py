@@ -9,3 +9,5 @@ class Settings(ServiceSettings):
     """Seconds without an announcement after which a router counts as dead and its stations
     as offline (routers announce every ROUTER_ANNOUNCE_INTERVAL, 10 s by default)."""
     gateway_sweep_interval: float = 5.0
+    presence_write_interval: float = 1.0
+    """Seconds between writes of the last-seen times the routers' announcements brought."""

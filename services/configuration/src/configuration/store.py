@@ -142,9 +142,9 @@ class PgStations:
     """The ``Stations`` port over one unit of work (see the module docstring)."""
 
     conn: AsyncConnection
+    presence: Presence
     _commissioned: dict[str, Commissioning] = field(default_factory=dict)
     _boots: dict[str, tuple[Boot, datetime]] = field(default_factory=dict)
-    _seen: dict[str, datetime] = field(default_factory=dict)
     _ops: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
 
     async def preload(self, work: Sequence[Any]) -> None:
@@ -166,10 +166,7 @@ class PgStations:
         return self._commissioned[station_id]
 
     async def seen(self, station_ids: list[str], at: datetime) -> None:
-        for sid in station_ids:
-            last = self._seen.get(sid)
-            if last is None or last < at:
-                self._seen[sid] = at
+        self.presence.saw(station_ids, at)
 
     async def connected(
         self, station_id: str, *, connection_id: str, gateway_id: str, at: datetime
@@ -221,15 +218,49 @@ class PgStations:
                 j += 1
             await self.conn.execute(stmt, [p for _, p in self._ops[i:j]])
             i = j
-        if self._seen:
-            ids = sorted(self._seen)
-            await self.conn.execute(_SEEN, {"ids": ids, "ats": [self._seen[i] for i in ids]})
-        self._boots, self._seen, self._ops = {}, {}, []
+        self._boots, self._ops = {}, []
+
+
+@dataclass
+class Presence:
+    """Last-seen times waiting to be written: a sampled signal (a router announces the
+    stations it heard from every ROUTER_ANNOUNCE_INTERVAL), so it is written off the consumer's
+    path by ``tasks.write_presence``, in short chunks, and never delays a station's answer
+    (19,000 stations' last-seen in the consumer's unit of work held up their heartbeats for
+    up to a second). A crash loses at most one interval of it; the next announcement carries
+    it again."""
+
+    pending: dict[str, datetime] = field(default_factory=dict)
+
+    def saw(self, station_ids: list[str], at: datetime) -> None:
+        pending = self.pending
+        for sid in station_ids:
+            last = pending.get(sid)
+            if last is None or last < at:
+                pending[sid] = at
+
+    def take(self) -> dict[str, datetime]:
+        taken, self.pending = self.pending, {}
+        return taken
+
+
+async def write_presence(engine: Any, seen: dict[str, datetime], chunk: int = 2000) -> int:
+    """Write last-seen times (never moving one back), ``chunk`` stations per transaction."""
+    ids = sorted(seen)
+    for i in range(0, len(ids), chunk):
+        part = ids[i : i + chunk]
+        async with engine.begin() as conn:
+            await conn.execute(_SEEN, {"ids": part, "ats": [seen[s] for s in part]})
+    return len(ids)
+
+
+PRESENCE = Presence()
+"""The process's last-seen buffer (the port factory's and the writer task's)."""
 
 
 def ports(conn: AsyncConnection) -> dict[str, Any]:
     """The configuration service's port factory (see csms_runtime.uow)."""
-    return {"stations": PgStations(conn)}
+    return {"stations": PgStations(conn, PRESENCE)}
 
 
 async def sweep_dead_gateways(session: AsyncSession, now: datetime, dead_after: float) -> int:

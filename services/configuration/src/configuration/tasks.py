@@ -37,3 +37,22 @@ async def sweep_gateways(service: BlockService) -> None:
         except Exception:
             log.exception("gateway sweep failed; retrying")
         await asyncio.sleep(interval)
+
+
+async def write_presence(service: BlockService) -> None:
+    """Every PRESENCE_WRITE_INTERVAL seconds, write the last-seen times the routers'
+    announcements brought (store.Presence). A failed write is merged back and retried."""
+    interval = float(getattr(service.settings, "presence_write_interval", 1.0))
+    while True:
+        await asyncio.sleep(interval)
+        seen = store.PRESENCE.take()
+        if not seen:
+            continue
+        try:
+            await store.write_presence(service.engine, seen)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("writing last-seen times failed; retrying")
+            for sid, at in seen.items():
+                store.PRESENCE.saw([sid], at)

@@ -96,6 +96,9 @@ async def test_many_boots_and_sightings_in_one_unit_of_work(engine, session):
             await ports["stations"].boot(i, store.Boot("PowerUp", "V", "M"), T0)
         await ports["stations"].seen(ids[:10], T0 + timedelta(seconds=9))
         await ports["stations"].seen(ids[:10], T0 + timedelta(seconds=3))  # never moves back
+    # last-seen is written off the consumer's path, by the presence task
+    assert await store.write_presence(engine, store.PRESENCE.take(), chunk=4) >= 10
+    await store.write_presence(engine, {ids[0]: T0 + timedelta(seconds=5)})  # nor back here
     rows = (await stations.lookup(engine, ids)).keys()
     assert set(rows) == set(ids)
     s = await store.get_station(session, ids[0])

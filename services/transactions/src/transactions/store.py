@@ -434,8 +434,8 @@ class PgTransactions:
 
 
 async def insert_samples(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """One INSERT for any number of samples; those already stored (same sample_key) are
-    skipped. The rows travel as one JSON parameter (csms_runtime.bulk)."""
+    """One INSERT for any number of samples outside transactions; those already stored (same
+    sample_key) are skipped. The rows travel as one JSON parameter (csms_runtime.bulk)."""
     if rows:
         await conn.execute(_INSERT_METERS, {"samples": rows_json(rows, _METER_COLUMNS)})
 
@@ -462,9 +462,13 @@ _METER_COLUMNS = columns_of(
 )
 _INSERT_METERS_SQL = (
     f"insert into {SCHEMA}.meter_values ({', '.join(c for c, _ in _METER_COLUMNS)})"
-    f" select * from {recordset(_METER_COLUMNS, 'samples')} on conflict (sample_key) do nothing"
+    f" select * from {recordset(_METER_COLUMNS, 'samples')}"
 )
-_INSERT_METERS = sa.text(_INSERT_METERS_SQL)
+# Outside transactions a redelivered MeterValues is recognised by its samples' keys; a
+# transaction's samples come with their event, which is stored once (migration 0003).
+_INSERT_METERS = sa.text(
+    _INSERT_METERS_SQL + " on conflict (sample_key) where transaction_id is null do nothing"
+)
 _FLUSH = sa.text(
     f"with new_tx as ({_INSERT_TX}), ev as ({_INSERT_EVENTS}), up as ({_UPDATE_TX}),"
     f" mv as ({_INSERT_METERS_SQL}) select count(*) from new_tx"

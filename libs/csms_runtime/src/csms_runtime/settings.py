@@ -32,7 +32,7 @@ class CommonSettings(BaseSettings):
     kafka_fetch_idle_max_wait_ms: int = 500
     """The same once no record came for KAFKA_FETCH_IDLE_AFTER_MS: an idle fleet does not poll
     the broker 100 times a second per consumer (ADR 0010)."""
-    kafka_fetch_idle_after_ms: int = 10000
+    kafka_fetch_idle_after_ms: int = 5000
     kafka_linger_ms: int = 1
     """Producer linger: how long a reply may wait for others to share its Kafka request."""
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
+from csms_runtime.periodic import every
 from csms_runtime.service import BlockService
 
 from evdriver import store
@@ -21,13 +21,10 @@ async def expire_reservations(service: BlockService) -> None:
     """Every few seconds, Accepted reservations past their expiry become Expired (one UPDATE,
     so replicas racing each other do no harm). A database outage is logged and waited out."""
     interval = float(getattr(service.settings, "reservation_sweep_interval", 5.0))
-    while True:
-        try:
-            expired = await sweep_once(service)
-            if expired:
-                log.info("reservations expired", extra={"count": expired})
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("reservation sweep failed; retrying")
-        await asyncio.sleep(interval)
+
+    async def step() -> None:
+        expired = await sweep_once(service)
+        if expired:
+            log.info("reservations expired", extra={"count": expired})
+
+    await every(interval, step, name="reservation sweep")

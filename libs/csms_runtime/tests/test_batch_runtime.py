@@ -315,3 +315,16 @@ async def test_trace_context_crosses_the_service_with_and_without_an_exporter(se
     assert out != incoming  # with this service's span as the parent
     [span] = [s for s in exporter.get_finished_spans() if s.attributes["ocpp.station_id"] == sid]
     assert span.parent.span_id == int(incoming.split("-")[2], 16)
+
+
+async def test_a_huge_poison_record_is_dead_lettered_cut_to_size(service):
+    from aiokafka.errors import MessageSizeTooLargeError
+    from csms_runtime.uow import retryable
+
+    raw = b"{" + b"x" * (600 * 1024)  # malformed, and larger than a dead letter may carry
+    await service.process([record(SIDE, raw, key="CS-HUGE")])
+    [(_, _, value, _)] = service.outbox.on(topic_dlq(BLOCK))
+    dead = orjson.loads(value)
+    assert dead["record"].endswith("(truncated)") and len(value) < 600 * 1024
+    # a message too large for the broker is not retried for ever
+    assert not retryable(MessageSizeTooLargeError()) and retryable(ConnectionError())

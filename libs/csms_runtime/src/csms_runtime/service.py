@@ -91,6 +91,8 @@ from csms_runtime.uow import retryable as is_retryable
 log = logging.getLogger(__name__)
 
 RETRY_BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
+DEAD_LETTER_MAX_RECORD = 512 * 1024
+"""Bytes of the original record a dead letter carries (more is cut: Kafka's message limit)."""
 
 
 async def _whole_message(msg: Any) -> Any:
@@ -573,18 +575,23 @@ class BlockService:
 
     async def _dead_letter(self, it: Item) -> asyncio.Future[Any]:
         r = it.record
-        try:
-            original: Any = orjson.Fragment(r.value) if r.value is not None else None
-            orjson.loads(r.value or b"null")
-        except orjson.JSONDecodeError:
-            original = (r.value or b"").decode("utf-8", "replace")
+        raw = r.value or b""
+        original: Any
+        if len(raw) > DEAD_LETTER_MAX_RECORD:  # keep the dead letter under Kafka's size limit
+            original = raw[:DEAD_LETTER_MAX_RECORD].decode("utf-8", "replace") + "…(truncated)"
+        else:
+            try:
+                orjson.loads(raw or b"null")
+                original = orjson.Fragment(raw) if raw else None
+            except orjson.JSONDecodeError:
+                original = raw.decode("utf-8", "replace")
         value = orjson.dumps(
             {
                 "service": self.name,
                 "topic": r.topic,
                 "partition": r.partition,
                 "offset": r.offset,
-                "error": it.dead,
+                "error": (it.dead or "")[:4000],
                 "at": time.time(),
                 "record": original,
             }

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import sqlalchemy as sa
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from pydantic import BaseModel
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects.postgresql import JSONB
@@ -93,6 +93,8 @@ class Contended(Exception):
 
 def retryable(exc: BaseException) -> bool:
     """True when retrying the same batch later can succeed (infrastructure, not data)."""
+    if isinstance(exc, (MessageSizeTooLargeError, RecordTooLargeError)):
+        return False  # the same message will be as large next time
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return True
     return isinstance(

@@ -67,9 +67,7 @@ async def handle_batch(
     port factory ``ports``, preloaded as the batch runtime does; return each result as
     ``Handled`` (response, events). ``answers``, when given, are the station's responses: the
     handler is then an answer handler, called as ``handler(request, response, ...)``."""
-    import inspect
-
-    from csms_runtime.handlers import StationRef, unpack
+    from csms_runtime.handlers import StationRef, port_names, unpack
     from csms_runtime.uow import Work, unit_of_work
 
     kind = "answer" if answers is not None else "call"
@@ -83,11 +81,7 @@ async def handle_batch(
         )
         for i, (req, sid) in enumerate(calls)
     ]
-    names = [
-        p.name
-        for p in inspect.signature(handler).parameters.values()
-        if p.kind is inspect.Parameter.KEYWORD_ONLY
-    ]
+    names = port_names(handler)
     out = []
     async with unit_of_work(engine, ports, work) as built:
         built.update(clock=clock, settings=settings, payload=None)

@@ -81,7 +81,8 @@ RUNTIME_PORTS = frozenset({"station", "payload", "clock", "settings"})
 """Ports every handler may ask for; a service's port factory adds its own."""
 
 
-def _ports(handler: Callable[..., Any]) -> tuple[str, ...]:
+def port_names(handler: Callable[..., Any]) -> tuple[str, ...]:
+    """The ports a handler asks for: its keyword-only parameters."""
     params = inspect.signature(handler).parameters.values()
     return tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
 
@@ -109,14 +110,24 @@ class AnswerRoute:
 def route(action: str, handler: Handler, *, protocol: str = PROTOCOL_201) -> Route:
     """A table row for a station->CSMS action, with the generated models of that action."""
     return Route(
-        action, request_model(action), response_model(action), handler, _ports(handler), protocol
+        action,
+        request_model(action),
+        response_model(action),
+        handler,
+        port_names(handler),
+        protocol,
     )
 
 
 def answered(action: str, handler: Handler, *, protocol: str = PROTOCOL_201) -> AnswerRoute:
     """A table row for a station's answer to a CSMS->station call of this block."""
     return AnswerRoute(
-        action, request_model(action), response_model(action), handler, _ports(handler), protocol
+        action,
+        request_model(action),
+        response_model(action),
+        handler,
+        port_names(handler),
+        protocol,
     )
 
 
@@ -140,14 +151,14 @@ class RouteTable:
     def actions(self, protocol: str = PROTOCOL_201) -> list[str]:
         return sorted(a for p, a in self._routes if p == protocol)
 
-    def port_names(self) -> set[str]:
+    def ports_wanted(self) -> set[str]:
         """Every port some handler of the table asks for."""
         rows: list[Route | AnswerRoute] = [*self._routes.values(), *self._answers.values()]
         return {name for r in rows for name in r.ports}
 
     def check_ports(self, available: Iterable[str]) -> None:
         """Refuse, at start-up, a handler that asks for a port nobody provides."""
-        missing = self.port_names() - set(available) - RUNTIME_PORTS
+        missing = self.ports_wanted() - set(available) - RUNTIME_PORTS
         if missing:
             raise TypeError(f"handlers ask for ports nobody provides: {sorted(missing)}")
 

@@ -69,6 +69,7 @@ from csms_runtime.handlers import (
     RouteTable,
     StationRef,
     call_handler,
+    port_names,
     unpack,
 )
 from csms_runtime.health import health_router
@@ -161,11 +162,7 @@ class Subscription:
     ports: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
-        import inspect
-
-        params = inspect.signature(self.handler).parameters.values()
-        names = tuple(p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY)
-        object.__setattr__(self, "ports", names)
+        object.__setattr__(self, "ports", port_names(self.handler))
 
 
 @dataclass(slots=True)

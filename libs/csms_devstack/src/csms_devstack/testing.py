@@ -62,11 +62,14 @@ async def handle_batch(
     clock: Any,
     settings: Any = None,
     answers: list[Any] | None = None,
+    received_at: Any = None,
 ) -> list[Any]:
     """Run ``handler`` for each (request, station id) of ``calls`` in ONE unit of work over the
     port factory ``ports``, preloaded as the batch runtime does; return each result as
     ``Handled`` (response, events). ``answers``, when given, are the station's responses: the
-    handler is then an answer handler, called as ``handler(request, response, ...)``."""
+    handler is then an answer handler, called as ``handler(request, response, ...)``.
+    ``received_at`` (a datetime, or one per call) is the ``received_at`` port; the clock's
+    now by default."""
     from csms_runtime.handlers import StationRef, port_names, unpack
     from csms_runtime.uow import Work, unit_of_work
 
@@ -85,8 +88,10 @@ async def handle_batch(
     out = []
     async with unit_of_work(engine, ports, work) as built:
         built.update(clock=clock, settings=settings, payload=None)
-        for w in work:
+        for i, w in enumerate(work):
             built["station"] = w.station
+            at = received_at[i] if isinstance(received_at, list) else received_at
+            built["received_at"] = at if at is not None else clock.now()
             args = (w.request,) if answers is None else (w.request, w.response)
             out.append(unpack(await handler(*args, **{n: built[n] for n in names})))
     return out

@@ -7,7 +7,8 @@ Handlers are plain async functions over typed ports::
 
 Their keyword-only parameters name the ports they need; the runtime supplies them for each
 record of a consumed batch (``station``, ``clock``, ``settings``, ``payload`` — the request's
-JSON as the station sent it, for handlers that store it verbatim — and the ports the service's
+JSON as the station sent it, for handlers that store it verbatim —, ``received_at`` — when
+the router received the frame — and the ports the service's
 port factory builds over the batch's unit of work). A handler returns its response, or
 ``Handled(response, events=[...])`` when it produced domain events; the runtime publishes
 the events after the batch's data is committed. It never sees a session, a commit, an
@@ -18,7 +19,10 @@ A service may also act on a station's *answer* to a CSMS call (SendLocalList acc
 the list's version) with an answer handler, ``async def f(req, resp, *, station, ...)``
 registered with :func:`answered`, returning ``None`` or ``Handled(None, events=[...])``. It
 runs in the same unit of work as the call log's completion, so an operator who reads the
-answer reads the state it caused. Handlers must be idempotent: records are delivered at
+answer reads the state it caused. ``answered(action, errors=g)`` also (or only) acts on a
+CALLERROR answer: ``async def g(req, error, *, station, ...)`` with ``error`` the
+``{"code", "description", "details"}`` the station (or the router, for a response that broke
+the schema) gave. Handlers must be idempotent: records are delivered at
 least once, and may come twice in one batch.
 """
 
@@ -77,8 +81,10 @@ class StationRef:
 
 Handler = Callable[..., Awaitable[Any]]
 
-RUNTIME_PORTS = frozenset({"station", "payload", "clock", "settings"})
-"""Ports every handler may ask for; a service's port factory adds its own."""
+RUNTIME_PORTS = frozenset({"station", "payload", "clock", "settings", "received_at"})
+"""Ports every handler may ask for; a service's port factory adds its own. ``received_at`` is
+the UTC datetime the router received the frame (for a side topic's message: now), the same
+on every redelivery: what to order observations of one station by."""
 
 
 def port_names(handler: Callable[..., Any]) -> tuple[str, ...]:
@@ -102,9 +108,12 @@ class AnswerRoute:
     action: str
     request: type[BaseModel]
     response: type[BaseModel]
-    handler: Handler
+    handler: Handler | None
     ports: tuple[str, ...]
     protocol: str = PROTOCOL_201
+    errors: Handler | None = None
+    """Acts on a CALLERROR answer (``async def g(req, error, *, ports)``), if given."""
+    error_ports: tuple[str, ...] = ()
 
 
 def route(action: str, handler: Handler, *, protocol: str = PROTOCOL_201) -> Route:
@@ -119,15 +128,24 @@ def route(action: str, handler: Handler, *, protocol: str = PROTOCOL_201) -> Rou
     )
 
 
-def answered(action: str, handler: Handler, *, protocol: str = PROTOCOL_201) -> AnswerRoute:
-    """A table row for a station's answer to a CSMS->station call of this block."""
+def answered(
+    action: str,
+    handler: Handler | None = None,
+    *,
+    errors: Handler | None = None,
+    protocol: str = PROTOCOL_201,
+) -> AnswerRoute:
+    """A table row for a station's answer to a CSMS->station call of this block: ``handler``
+    acts on a CALLRESULT, ``errors`` on a CALLERROR (either may be left out)."""
     return AnswerRoute(
         action,
         request_model(action),
         response_model(action),
         handler,
-        port_names(handler),
+        port_names(handler) if handler is not None else (),
         protocol,
+        errors,
+        port_names(errors) if errors is not None else (),
     )
 
 
@@ -154,7 +172,8 @@ class RouteTable:
     def ports_wanted(self) -> set[str]:
         """Every port some handler of the table asks for."""
         rows: list[Route | AnswerRoute] = [*self._routes.values(), *self._answers.values()]
-        return {name for r in rows for name in r.ports}
+        wanted = {name for r in rows for name in r.ports}
+        return wanted | {name for r in self._answers.values() for name in r.error_ports}
 
     def check_ports(self, available: Iterable[str]) -> None:
         """Refuse, at start-up, a handler that asks for a port nobody provides."""
@@ -171,4 +190,10 @@ def unpack(result: Any) -> Handled[Any]:
 
 
 async def call_handler(r: Route | AnswerRoute, args: tuple[Any, ...], ports: dict[str, Any]) -> Any:
+    assert r.handler is not None
     return await r.handler(*args, **{name: ports[name] for name in r.ports})
+
+
+async def call_error_handler(r: AnswerRoute, args: tuple[Any, ...], ports: dict[str, Any]) -> Any:
+    assert r.errors is not None
+    return await r.errors(*args, **{name: ports[name] for name in r.error_ports})

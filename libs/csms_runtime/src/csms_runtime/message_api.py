@@ -4,16 +4,23 @@
 with the OCPP request as body. Answers, per station, the call id and the station's
 response or CALLERROR (waiting up to a bounded time); offline and unknown stations are
 answered at once. With one identifier the HTTP status says it too.
+
+For the actions a service names in ``request_ids`` (GetBaseReport, GetLog, ...), the body's
+``requestId`` may be left out: the CSMS allocates one from the service's ``request_ids``
+sequence (``create_request_id_sequence`` in its migration), sends it, and returns it as
+``requestId`` beside the results, so the operator can follow what the stations send under it.
 """
 
+from collections.abc import Iterable
 from typing import Annotated, Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
 from ocpp_schema.actions import Block, Direction, actions_of
 from ocpp_schema.errors import OCPPError
 from ocpp_schema.v201 import request_model
 from ocpp_schema.validation import validate_request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, create_model
 
 from csms_runtime import calllog
 from csms_runtime.calllog import CallStatus
@@ -47,7 +54,47 @@ class CallResultOut(ApiModel):
 
 
 class CallResultsOut(BaseModel):
+    request_id: int | None = Field(
+        default=None,
+        alias="requestId",
+        description="The requestId the CSMS allocated (when the body left it out)",
+    )
     results: list[CallResultOut]
+
+
+REQUEST_ID_SEQUENCE = "request_ids"
+
+
+def create_request_id_sequence(op: Any, schema: str) -> None:
+    """Alembic helper: the sequence the message API allocates requestIds from."""
+    op.execute(f"CREATE SEQUENCE IF NOT EXISTS {schema}.{REQUEST_ID_SEQUENCE} MAXVALUE 2147483647")
+
+
+async def allocate_request_id(request: Request) -> int:
+    service = request.app.state.service
+    async with service.engine.connect() as conn:
+        value = await conn.scalar(
+            sa.text(f"SELECT nextval('{service.name}.{REQUEST_ID_SEQUENCE}')")
+        )
+    return int(value)
+
+
+def _optional_request_id(model: type[BaseModel]) -> type[BaseModel]:
+    """The request model with ``requestId`` optional (the CSMS allocates it when absent)."""
+    return create_model(  # type: ignore[call-overload, no-any-return]
+        f"{model.__name__}Body",
+        __base__=model,
+        request_id=(
+            int | None,
+            Field(
+                default=None,
+                alias="requestId",
+                ge=-2147483648,
+                le=2147483647,
+                description="The Id of the request; allocated by the CSMS when left out.",
+            ),
+        ),
+    )
 
 
 class CallLogOut(ApiModel):
@@ -79,8 +126,10 @@ def _check_identifiers(identifiers: list[str]) -> None:
             )
 
 
-def _endpoint(action: str) -> Any:
+def _endpoint(action: str, allocate_request_id_: bool = False) -> Any:
     model = request_model(action)
+    if allocate_request_id_:
+        model = _optional_request_id(model)
 
     async def send(
         request: Request,
@@ -103,6 +152,9 @@ def _endpoint(action: str) -> Any:
     ) -> CallResultsOut:
         _check_identifiers(identifier)
         payload = body.model_dump(by_alias=True, exclude_none=True, mode="json")
+        allocated = None
+        if allocate_request_id_ and payload.get("requestId") is None:
+            allocated = payload["requestId"] = await allocate_request_id(request)
         try:
             validate_request(action, payload)
         except OCPPError as exc:
@@ -126,21 +178,23 @@ def _endpoint(action: str) -> Any:
         if len(outcomes) == 1:
             response.status_code = STATUS_CODES[outcomes[0].status]
         return CallResultsOut(
-            results=[CallResultOut.model_validate(o, from_attributes=True) for o in outcomes]
+            requestId=allocated,
+            results=[CallResultOut.model_validate(o, from_attributes=True) for o in outcomes],
         )
 
     send.__name__ = f"send_{action}"
     return send
 
 
-def message_router(block: Block) -> APIRouter:
+def message_router(block: Block, request_ids: Iterable[str] = ()) -> APIRouter:
+    allocating = set(request_ids)
     router = APIRouter(
         prefix=f"/ocpp/2.0.1/{block.value}", tags=[f"{block.value}: messages to stations"]
     )
     for spec in actions_of(block, Direction.CSMS_TO_CS):
         router.add_api_route(
             f"/{spec.route_name}",
-            _endpoint(spec.name),
+            _endpoint(spec.name, spec.name in allocating),
             methods=["POST"],
             response_model=CallResultsOut,
             response_model_by_alias=True,

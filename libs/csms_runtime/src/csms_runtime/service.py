@@ -32,6 +32,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -68,6 +69,7 @@ from csms_runtime.handlers import (
     Route,
     RouteTable,
     StationRef,
+    call_error_handler,
     call_handler,
     port_names,
     unpack,
@@ -199,6 +201,9 @@ class BlockService:
     ports: PortFactory = no_ports
     subscriptions: Sequence[Subscription] = ()
     clock: Clock = field(default_factory=SystemClock)
+    request_ids: Sequence[str] = ()
+    """CSMS->station actions whose ``requestId`` the message API allocates when left out
+    (the service's migration creates the sequence: message_api.create_request_id_sequence)."""
 
     def __post_init__(self) -> None:
         self.name = self.block.value
@@ -424,6 +429,9 @@ class BlockService:
         assert it.work is not None
         ports["station"] = it.work.station
         ports["payload"] = it.work.payload
+        ports["received_at"] = (
+            datetime.fromtimestamp(it.env.received_at, UTC) if it.env else self.clock.now()
+        )
         logs.station_id_var.set(it.work.station.id)
         logs.action_var.set(it.work.action)
         started = time.perf_counter()
@@ -462,15 +470,23 @@ class BlockService:
                 return
             call_log: CallLogWriter = ports["call_log"]
             call_id = env.call_id or env.message_id
+            route = it.route
             if env.kind == Kind.RESULT:
-                if it.route is not None:
-                    done = await call_handler(it.route, (it.work.request, it.work.response), ports)
+                if isinstance(route, AnswerRoute) and route.handler is not None:
+                    done = await call_handler(route, (it.work.request, it.work.response), ports)
                     self._take(it, done)
                     HANDLER_SECONDS.labels(self.name, f"{env.action}.answer").observe(
                         time.perf_counter() - started
                     )
                 call_log.complete(call_id, CallStatus.ANSWERED, response=env.payload)
             else:
+                if isinstance(route, AnswerRoute) and route.errors is not None:
+                    error = env.error or {"code": "GenericError", "description": "", "details": {}}
+                    done = await call_error_handler(route, (it.work.request, error), ports)
+                    self._take(it, done)
+                    HANDLER_SECONDS.labels(self.name, f"{env.action}.error").observe(
+                        time.perf_counter() - started
+                    )
                 call_log.complete(call_id, CallStatus.ERROR, error=env.error)
 
     @staticmethod
@@ -524,12 +540,20 @@ class BlockService:
                 request = _parse(it.route.request, env.payload)
                 it.work = Work(station, "call", env.action, request, payload=env.payload)
             elif env.kind == Kind.RESULT and env.request is not None:
-                it.route = self.routes.answer(env.action, protocol)
+                route = self.routes.answer(env.action, protocol)
                 request = response = None
-                if it.route is not None:
-                    request = it.route.request.model_validate(env.request)
-                    response = it.route.response.model_validate(env.payload)
+                if route is not None and route.handler is not None:
+                    it.route = route
+                    request = route.request.model_validate(env.request)
+                    response = route.response.model_validate(env.payload)
                 it.work = Work(station, "answer", env.action, request, response)
+            elif env.kind == Kind.ERROR and env.request is not None:
+                route = self.routes.answer(env.action, protocol)
+                request = None
+                if route is not None and route.errors is not None:
+                    it.route = route
+                    request = route.request.model_validate(env.request)
+                it.work = Work(station, "answer", env.action, request)
             else:
                 it.work = Work(station, "answer", env.action)
         except OCPPError as exc:
@@ -755,7 +779,7 @@ def create_app(
     app.state.calls = service.calls
     app.include_router(health_router({"kafka": service.kafka_ok, "database": service.db_ok}))
     instrument_http(app, service.name)
-    app.include_router(message_router(service.block))
+    app.include_router(message_router(service.block, service.request_ids))
     app.include_router(calls_router())
     for r in data_routers:
         app.include_router(r)

@@ -9,6 +9,13 @@ TOPIC_CALLS = "ocpp.out.calls"
 TOPIC_CONNECTIONS = "ocpp.connections"
 """Station connect/disconnect events, keyed by station id."""
 TOPIC_TRANSACTION_EVENTS = "csms.events.transactions"
+TOPIC_MONITORING_EVENTS = "csms.events.monitoring"
+"""NotifyEvent events and what the monitoring service learned of device models (ADR 0011)."""
+TOPIC_REPORTING_EVENTS = "csms.events.reporting"
+"""Report parts the reporting service stored (NotifyReport, NotifyMonitoringReport): the
+monitoring service applies them to the device model it owns (ADR 0011)."""
+TOPIC_SECURITY_EVENTS = "csms.events.security"
+"""SecurityEventNotifications, keyed by station id."""
 
 
 def topic_in(block: Block | str) -> str:
@@ -30,5 +37,12 @@ def fixed_topics() -> list[str]:
     return (
         [topic_in(b) for b in Block]
         + [topic_dlq(b) for b in Block]
-        + [TOPIC_CALLS, TOPIC_CONNECTIONS, TOPIC_TRANSACTION_EVENTS]
+        + [
+            TOPIC_CALLS,
+            TOPIC_CONNECTIONS,
+            TOPIC_TRANSACTION_EVENTS,
+            TOPIC_MONITORING_EVENTS,
+            TOPIC_REPORTING_EVENTS,
+            TOPIC_SECURITY_EVENTS,
+        ]
     )

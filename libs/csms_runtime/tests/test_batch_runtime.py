@@ -86,6 +86,12 @@ async def reset_answered(
     await ledger.add(station.id, f"reset {resp.status}")
 
 
+async def reset_refused(
+    req: ResetRequest, error: dict[str, Any], *, station: StationRef, ledger: Ledger, received_at
+) -> None:
+    await ledger.add(station.id, f"{error['code']} {received_at:%Y}"[:20])
+
+
 async def on_side(message: dict[str, Any], *, ledger: Ledger) -> None:
     await ledger.add(message["station"], "side")
 
@@ -108,7 +114,9 @@ async def service(database_url):
     svc = BlockService(
         BLOCK,
         ServiceSettings(database_url=database_url),
-        RouteTable([route("Heartbeat", heartbeat), answered("Reset", reset_answered)]),
+        RouteTable(
+            [route("Heartbeat", heartbeat), answered("Reset", reset_answered, errors=reset_refused)]
+        ),
         ports=lambda conn: {"ledger": Ledger(conn)},
         subscriptions=[Subscription(SIDE, decode_side, on_side, station=lambda m: m["station"])],
     )
@@ -249,6 +257,35 @@ async def test_an_answer_updates_state_and_the_call_log_in_one_unit_of_work(serv
             )
         ).one()
     assert (status, response) == ("answered", {"status": "Accepted"})
+
+
+async def test_an_error_answer_reaches_its_error_handler_with_when_it_was_received(service):
+    sid, call_id = uid("CS"), str(uuid.uuid4())
+    async with service.engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "insert into configuration.call_log (call_id, station_id, action, request, status,"
+                " created_at) values (:c, :s, 'Reset', '{}', 'pending', now())"
+            ),
+            {"c": call_id, "s": sid},
+        )
+    answer = Envelope(
+        sid,
+        Kind.ERROR,
+        call_id,
+        "Reset",
+        request={"type": "Immediate"},
+        call_id=call_id,
+        error={"code": "NotSupported", "description": "no", "details": {}},
+        received_at=946684800.0,  # 2000-01-01: the router's time, not the consumer's
+    )
+    await service.process([record(topic_in(BLOCK), answer.to_bytes(), key=sid)])
+    assert await ledger_of(service, sid) == ["NotSupported 2000"]
+    async with service.engine.connect() as conn:
+        status = await conn.scalar(
+            sa.text("select status from configuration.call_log where call_id = :c"), {"c": call_id}
+        )
+    assert status == "error"
 
 
 async def test_publishing_is_retried_until_the_broker_confirms(service):

@@ -1,0 +1,110 @@
+"""The generated message API over a real PostgreSQL: requestIds the CSMS allocates.
+
+The stations here are unknown or offline, so the call client answers at once without a
+broker; what is checked is what reaches the call log.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from types import SimpleNamespace
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from csms_devstack.testing import migrated_database
+from csms_runtime import db
+from csms_runtime.calls import CallClient
+from csms_runtime.message_api import message_router
+from fastapi import FastAPI
+from ocpp_schema.actions import Block
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    with migrated_database(["configuration"], prefix="csms_msgapi") as url:
+        yield url
+
+
+@pytest.fixture
+async def client(database_url):
+    engine = db.make_engine(database_url, schema="configuration")
+    async with engine.begin() as conn:
+        await conn.execute(sa.text("create sequence if not exists configuration.request_ids"))
+        await conn.execute(
+            sa.text(
+                "insert into configuration.stations (id, online) values ('CS-OFF', false)"
+                " on conflict do nothing"
+            )
+        )
+    app = FastAPI()
+    app.state.service = SimpleNamespace(engine=engine, name="configuration")
+    app.state.calls = CallClient("configuration", db.make_sessionmaker(engine), engine, None)  # type: ignore[arg-type]
+    app.include_router(message_router(Block.reporting, request_ids=("GetBaseReport",)))
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://test"
+    ) as c:
+        yield c, engine
+    await engine.dispose()
+
+
+async def logged_requests(engine, station_id: str) -> list[dict]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.text(
+                "select request from configuration.call_log where station_id = :s"
+                " order by created_at"
+            ),
+            {"s": station_id},
+        )
+        return [r[0] for r in rows]
+
+
+async def test_a_left_out_request_id_is_allocated_sent_and_returned(client):
+    c, engine = client
+    first = await c.post(
+        "/ocpp/2.0.1/reporting/getBaseReport?identifier=CS-OFF",
+        json={"reportBase": "FullInventory"},
+    )
+    second = await c.post(
+        "/ocpp/2.0.1/reporting/getBaseReport?identifier=CS-OFF",
+        json={"reportBase": "SummaryInventory"},
+    )
+    assert first.status_code == second.status_code == 409  # offline: logged, not sent
+    a, b = first.json()["requestId"], second.json()["requestId"]
+    assert isinstance(a, int) and b > a
+    assert await logged_requests(engine, "CS-OFF") == [
+        {"reportBase": "FullInventory", "requestId": a},
+        {"reportBase": "SummaryInventory", "requestId": b},
+    ]
+
+
+async def test_a_given_request_id_is_kept_and_a_bad_one_named(client):
+    c, engine = client
+    r = await c.post(
+        "/ocpp/2.0.1/reporting/getBaseReport?identifier=CS-NOBODY",
+        json={"reportBase": "FullInventory", "requestId": 42},
+    )
+    assert r.status_code == 404 and "requestId" not in r.json()
+    assert await logged_requests(engine, "CS-NOBODY") == [
+        {"reportBase": "FullInventory", "requestId": 42}
+    ]
+    bad = await c.post(
+        "/ocpp/2.0.1/reporting/getBaseReport?identifier=CS-OFF",
+        json={"reportBase": "FullInventory", "requestId": "soon"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "requestId"]
+    missing = await c.post("/ocpp/2.0.1/reporting/getBaseReport?identifier=CS-OFF", json={})
+    assert missing.status_code == 422
+    assert missing.json()["detail"][0]["loc"] == ["body", "reportBase"]
+
+
+async def test_actions_not_named_keep_request_id_required(client):
+    c, _ = client
+    r = await c.post(
+        "/ocpp/2.0.1/reporting/getLog?identifier=CS-OFF",
+        json={"logType": "DiagnosticsLog", "log": {"remoteLocation": "ftp://x"}},
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"][0]["loc"] == ["body", "requestId"]

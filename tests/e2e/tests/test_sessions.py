@@ -6,11 +6,15 @@ import csv
 import io
 import uuid
 
-import orjson
 import pytest
-from aiokafka import AIOKafkaConsumer
 from csms_e2e.sessions import at, energy, transaction_event
-from csms_e2e.station import connect, eventually, wait_online
+from csms_e2e.station import (
+    connect,
+    domain_events,
+    eventually,
+    report_device_model,
+    wait_online,
+)
 from ocpp.exceptions import PropertyConstraintViolationError
 from ocpp.v201 import call
 
@@ -45,31 +49,6 @@ async def get_transaction(http, fleet, transaction_id: str, station_id: str | No
     )
     assert r.status_code == 200, r.text
     return r.json()
-
-
-async def domain_events(fleet, station_id: str, until: int) -> list[dict]:
-    """Read csms.events.transactions from the beginning until `until` events of the station."""
-    consumer = AIOKafkaConsumer(
-        "csms.events.transactions",
-        bootstrap_servers=fleet.common_env["KAFKA_BOOTSTRAP_SERVERS"],
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
-    await consumer.start()
-    try:
-        found: list[dict] = []
-        async with asyncio.timeout(20):
-            while len(found) < until:
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    for r in records:
-                        event = orjson.loads(r.value)
-                        if event["stationId"] == station_id:
-                            assert r.key == station_id.encode()
-                            found.append(event)
-        return found
-    finally:
-        await consumer.stop()
 
 
 async def test_whole_session_energy_cost_csv_and_domain_events(fleet, http):
@@ -166,7 +145,7 @@ async def test_whole_session_energy_cost_csv_and_domain_events(fleet, http):
     ).json()
     assert [(e["evseId"], e["connectorId"], e["status"]) for e in evses] == [(1, 1, "Occupied")]
 
-    events = await domain_events(fleet, station, until=7)
+    events = await domain_events(fleet, "csms.events.transactions", station, until=7)
     assert [e["type"] for e in events] == ["TransactionStarted"] + ["TransactionUpdated"] * 5 + [
         "TransactionEnded"
     ]
@@ -225,25 +204,46 @@ async def test_remote_start_links_the_transaction(fleet, http):
         }
 
 
-async def test_cost_updated_sent_during_a_transaction(fleet, http):
-    station, txid = uid("E2E-COST"), str(uuid.uuid4())
+async def test_cost_updated_only_to_stations_whose_device_model_supports_it(fleet, http):
+    station, plain, txid, other = uid("E2E-COST"), uid("E2E-NOCOST"), str(uuid.uuid4()), uid("TX")
     await put_tariff(
-        http, fleet, uid("TARIFF"), currency="EUR", pricePerSession=2.5, stationIds=[station]
-    )
-    async with connect(fleet.station_url(station), station) as cp:
-        await cp.call(BOOT)
+        http, fleet, uid("TARIFF"), currency="EUR", pricePerSession=2.5,
+        stationIds=[station, plain],
+    )  # fmt: skip
+    async with (
+        connect(fleet.station_url(station), station) as cp,
+        connect(fleet.station_url(plain), plain) as cp_plain,
+    ):
+        for c in (cp, cp_plain):
+            await c.call(BOOT)
+        # the plain station's device model has no TariffCostCtrlr
+        cp_plain.device_model = {
+            k: v for k, v in cp_plain.device_model.items() if k[0] != "TariffCostCtrlr"
+        }
+        await report_device_model(http, fleet, station)
+        await report_device_model(http, fleet, plain)
         await cp.call(
             transaction_event("Started", 0, txid, minute=0, wh=0, charging_state="Charging")
+        )
+        await cp_plain.call(
+            transaction_event("Started", 0, other, minute=0, wh=0, charging_state="Charging")
         )
 
         def cost_updates():
             return [c for c in cp.calls_of("CostUpdated") if c["transaction_id"] == txid]
 
-        [first, *_] = await eventually(
-            lambda: asyncio.sleep(0, cost_updates()), what="CostUpdated", timeout=20
+        [first, _, *_] = await eventually(
+            lambda: asyncio.sleep(0, len(cost_updates()) >= 2 and cost_updates()),
+            what="two CostUpdated",
+            timeout=20,
         )
         assert first["total_cost"] >= 2.5
+        assert cp_plain.calls_of("CostUpdated") == []  # same interval, never sent
         await cp.call(transaction_event("Ended", 1, txid, minute=1, wh=10, stopped_reason="Local"))
+        await cp_plain.call(
+            transaction_event("Ended", 1, other, minute=1, wh=10, stopped_reason="Local")
+        )
+    assert 'csms_cost_updates_total{status="unsupported"}' in fleet.metrics("transactions")
 
 
 async def send_all(cp, events) -> list:

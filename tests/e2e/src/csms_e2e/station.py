@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 import websockets
+from aiokafka import AIOKafkaConsumer
 from ocpp.routing import after, on
 from ocpp.v201 import ChargePoint, call, call_result
 from ocpp.v201.enums import Action
@@ -53,13 +55,47 @@ def energy_sample(wh: float, *, timestamp: str | None = None) -> dict[str, Any]:
     }
 
 
+VarKey = tuple[str, str, str | None]
+"""(component name, variable name, variable instance) in a station's device model."""
+
+DEVICE_MODEL: dict[VarKey, str] = {
+    ("ChargingStation", "Available", None): "true",
+    ("OCPPCommCtrlr", "HeartbeatInterval", None): "300",
+    ("SampledDataCtrlr", "TxUpdatedInterval", None): "60",
+    ("TariffCostCtrlr", "Available", "Cost"): "true",
+    ("TariffCostCtrlr", "Enabled", "Cost"): "true",
+    ("SecurityCtrlr", "Identity", None): "",
+}
+READ_ONLY = {("ChargingStation", "Available", None), ("SecurityCtrlr", "Identity", None)}
+PART_SIZE = 4
+"""Variables per NotifyReport part the station sends (small: a report comes in several)."""
+
+
+def report_data(key: VarKey, value: str) -> dict[str, Any]:
+    component, variable, instance = key
+    return {
+        "component": {"name": component},
+        "variable": {"name": variable, **({"instance": instance} if instance else {})},
+        "variable_attribute": [
+            {
+                "type": "Actual",
+                "value": value,
+                "mutability": "ReadOnly" if key in READ_ONLY else "ReadWrite",
+            }
+        ],
+        "variable_characteristics": {"data_type": "string", "supports_monitoring": True},
+    }
+
+
 class Station(ChargePoint):
     """The ocpp library's v201 ChargePoint, answering the CSMS's calls like a real station.
 
     Scriptable: ``reset_mode``, ``statuses`` (the status answered per action), and it records
     every call it receives in ``received``. On an accepted RequestStartTransaction it starts a
     transaction carrying the remoteStartId (``remote_started`` maps remoteStartId to the
-    transaction id), as a real station does.
+    transaction id), as a real station does. It has a small device model (``device_model``):
+    it reports it in NotifyReport parts after an accepted GetBaseReport, answers GetVariables
+    and SetVariables from it, and accepts variable monitors (``monitors``).
     """
 
     reset_mode = "accept"  # accept | reject | callerror | silent
@@ -70,6 +106,9 @@ class Station(ChargePoint):
         self.received: list[tuple[str, dict[str, Any]]] = []
         self.local_list_version = 0
         self.remote_started: dict[int, str] = {}
+        self.device_model: dict[VarKey, str] = dict(DEVICE_MODEL)
+        self.monitors: dict[int, dict[str, Any]] = {}
+        self.background: set[asyncio.Task[Any]] = set()
 
     def _answer(self, action: str, kwargs: dict[str, Any], default: str = "Accepted") -> str:
         self.received.append((action, kwargs))
@@ -163,6 +202,135 @@ class Station(ChargePoint):
             raise InternalError(description="reset failed on purpose")
         return call_result.Reset(status="Rejected" if self.reset_mode == "reject" else "Accepted")
 
+    # ---- device model, monitoring and reporting ---------------------------------------------
+
+    def _later(self, coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+    @on(Action.get_base_report)
+    async def on_get_base_report(self, **kwargs: Any) -> call_result.GetBaseReport:
+        return call_result.GetBaseReport(status=self._answer("GetBaseReport", kwargs))
+
+    @after(Action.get_base_report)
+    async def send_report(self, request_id: int, **kwargs: Any) -> None:
+        if self.statuses.get("GetBaseReport", "Accepted") == "Accepted":
+            self._later(self.report(request_id))
+
+    async def report(self, request_id: int) -> None:
+        """The device model in NotifyReport parts of PART_SIZE variables."""
+        items = [report_data(k, v) for k, v in self.device_model.items()]
+        parts = [items[i : i + PART_SIZE] for i in range(0, len(items), PART_SIZE)]
+        for seq, part in enumerate(parts):
+            await self.call(
+                call.NotifyReport(
+                    request_id=request_id,
+                    generated_at=now_iso(),
+                    seq_no=seq,
+                    report_data=part,
+                    tbc=seq < len(parts) - 1,
+                )
+            )
+
+    @on(Action.get_variables)
+    async def on_get_variables(self, get_variable_data: list, **kwargs: Any) -> Any:
+        self.received.append(("GetVariables", {"get_variable_data": get_variable_data}))
+        results = []
+        for d in get_variable_data:
+            key = (d["component"]["name"], d["variable"]["name"], d["variable"].get("instance"))
+            value = self.device_model.get(key)
+            results.append(
+                {
+                    "attribute_status": "Accepted" if value is not None else "UnknownVariable",
+                    "component": d["component"],
+                    "variable": d["variable"],
+                    **({"attribute_value": value} if value is not None else {}),
+                }
+            )
+        return call_result.GetVariables(get_variable_result=results)
+
+    @on(Action.set_variables)
+    async def on_set_variables(self, set_variable_data: list, **kwargs: Any) -> Any:
+        self.received.append(("SetVariables", {"set_variable_data": set_variable_data}))
+        results = []
+        for d in set_variable_data:
+            key = (d["component"]["name"], d["variable"]["name"], d["variable"].get("instance"))
+            if key not in self.device_model:
+                status = "UnknownVariable"
+            elif key in READ_ONLY:
+                status = "Rejected"
+            else:
+                status = "Accepted"
+                self.device_model[key] = d["attribute_value"]
+            results.append(
+                {"attribute_status": status, "component": d["component"], "variable": d["variable"]}
+            )
+        return call_result.SetVariables(set_variable_result=results)
+
+    @on(Action.set_variable_monitoring)
+    async def on_set_variable_monitoring(self, set_monitoring_data: list, **kwargs: Any) -> Any:
+        self.received.append(
+            ("SetVariableMonitoring", {"set_monitoring_data": set_monitoring_data})
+        )
+        results = []
+        for d in set_monitoring_data:
+            monitor_id = d.get("id") or (max(self.monitors, default=0) + 1)
+            self.monitors[monitor_id] = d
+            results.append(
+                {
+                    "id": monitor_id,
+                    "status": "Accepted",
+                    "type": d["type"],
+                    "severity": d["severity"],
+                    "component": d["component"],
+                    "variable": d["variable"],
+                }
+            )
+        return call_result.SetVariableMonitoring(set_monitoring_result=results)
+
+    @on(Action.clear_variable_monitoring)
+    async def on_clear_variable_monitoring(self, id: list, **kwargs: Any) -> Any:
+        self.received.append(("ClearVariableMonitoring", {"id": id}))
+        results = [
+            {"id": i, "status": "Accepted" if self.monitors.pop(i, None) else "NotFound"}
+            for i in id
+        ]
+        return call_result.ClearVariableMonitoring(clear_monitoring_result=results)
+
+    @on(Action.get_log)
+    async def on_get_log(self, **kwargs: Any) -> call_result.GetLog:
+        return call_result.GetLog(status=self._answer("GetLog", kwargs), filename="diag.zip")
+
+    @after(Action.get_log)
+    async def upload_log(self, request_id: int, **kwargs: Any) -> None:
+        async def upload() -> None:
+            for status in ("Uploading", "Uploaded"):
+                await self.call(call.LogStatusNotification(status=status, request_id=request_id))
+
+        self._later(upload())
+
+    @on(Action.customer_information)
+    async def on_customer_information(self, **kwargs: Any) -> call_result.CustomerInformation:
+        return call_result.CustomerInformation(status=self._answer("CustomerInformation", kwargs))
+
+    @after(Action.customer_information)
+    async def send_customer_information(self, request_id: int, **kwargs: Any) -> None:
+        async def send() -> None:
+            chunks = ["name=Ada Lovelace;", "card=04A1B2C3;", "sessions=12"]
+            for seq, chunk in enumerate(chunks):
+                await self.call(
+                    call.NotifyCustomerInformation(
+                        data=chunk,
+                        seq_no=seq,
+                        generated_at=now_iso(),
+                        request_id=request_id,
+                        tbc=seq < len(chunks) - 1,
+                    )
+                )
+
+        self._later(send())
+
 
 @asynccontextmanager
 async def connect(url: str, station_id: str, **kwargs: Any) -> AsyncIterator[Station]:
@@ -213,3 +381,52 @@ def metric(text: str, name: str, **labels: str) -> float:
         if got == want:
             return float(value)
     return 0.0
+
+
+async def domain_events(fleet: Fleet, topic: str, station_id: str, until: int) -> list[dict]:
+    """Read a domain-event topic from the beginning until ``until`` events of the station
+    (each keyed by its station id)."""
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=fleet.common_env["KAFKA_BOOTSTRAP_SERVERS"],
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        found: list[dict] = []
+        async with asyncio.timeout(20):
+            while len(found) < until:
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    for r in records:
+                        event = orjson.loads(r.value)
+                        if event.get("stationId") == station_id:
+                            assert r.key == station_id.encode()
+                            found.append(event)
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def report_device_model(http: httpx.AsyncClient, fleet: Fleet, station_id: str) -> int:
+    """GetBaseReport (FullInventory) through the message API, leaving the requestId to the
+    CSMS; wait until the reporting service has every part. Returns the requestId."""
+    r = await http.post(
+        f"{fleet.api('reporting')}/ocpp/2.0.1/reporting/getBaseReport",
+        params={"identifier": station_id},
+        json={"reportBase": "FullInventory"},
+    )
+    assert r.status_code == 200, r.text
+    request_id = r.json()["requestId"]
+    assert r.json()["results"][0]["response"]["status"] == "Accepted"
+
+    async def complete() -> dict[str, Any] | None:
+        got = await http.get(
+            f"{fleet.api('reporting')}/data/reporting/stations/{station_id}/reports/{request_id}"
+        )
+        return got.json() if got.status_code == 200 and got.json()["complete"] else None
+
+    done = await eventually(complete, what=f"report {request_id} complete")
+    assert done["solicited"] is True and done["missingSeqNos"] == []
+    return int(request_id)

@@ -51,6 +51,30 @@ async def test_session_mix_is_a_whole_valid_session_then_the_next():
     )
 
 
+async def test_events_mix_sends_valid_notify_events_with_fresh_ids():
+    station = RecordingStation()
+    for _ in range(3):
+        await bench.event_step(station)
+    ids = [p["eventData"][0]["eventId"] for a, p in station.sent if a == "NotifyEvent"]
+    assert ids == [1, 2, 3]
+
+
+def test_inventory_parts_are_valid_and_cover_every_variable_once():
+    from csms_e2e.inventory import report_parts
+
+    parts = report_parts(7, variables=5000, parts=50, round_=2)
+    assert len(parts) == 50 and [p["seqNo"] for p in parts] == list(range(50))
+    assert [p["tbc"] for p in parts] == [True] * 49 + [False]
+    keys = set()
+    for p in parts:
+        validate_request("NotifyReport", p)
+        for d in p["reportData"]:
+            c, v = d["component"], d["variable"]
+            keys.add((c["name"], c.get("evse", {}).get("id"), v["name"], v.get("instance")))
+            assert d["variableAttribute"][0]["value"].startswith("r2-")
+    assert len(keys) == 5000
+
+
 # ---- the open loop, against stations whose CSMS answers after a fixed service time ----------
 
 

@@ -72,10 +72,18 @@ Figures in the JSON:
 The load generator is deliberately lean (the broker, the fleet and it share the machine):
 one asyncio process on uvloop, raw websockets frames encoded with orjson, no OCPP library.
 
-Mixes: ``heartbeat`` (Heartbeats) and ``session`` (what a busy site sends: per station
+Mixes: ``heartbeat`` (Heartbeats), ``session`` (what a busy site sends: per station
 StatusNotification, TransactionEvent Started, Updated with energy, power and per-phase
 current every call, a Heartbeat every fifth Updated, Ended, StatusNotification; a default
-tariff prices every session).
+tariff prices every session) and ``events`` (NotifyEvent, one event per call, to the
+monitoring service).
+
+``--mix inventory`` is not a load loop but a timed scenario (:mod:`csms_e2e.inventory`):
+each of ``--stations`` stations sends a FullInventory of ``--variables`` variables in
+``--parts`` NotifyReport parts, and the figures are the seconds from its first part until
+the reporting service holds the complete report and the monitoring service's device model
+holds every variable (``--rounds`` times: the first round creates the model, later ones
+update it).
 
 A mix is the services it needs plus per-station coroutines: an optional ``setup`` run once
 after boot and a ``step`` (one call) the station runs in a loop until the time is up (closed
@@ -408,8 +416,36 @@ async def session_prepare(fleet: Fleet) -> None:
         r.raise_for_status()
 
 
+# The events mix: NotifyEvent, one EventData per call (a monitor tripping), as a busy fleet's
+# stations report alerts and periodic values.
+async def event_step(station: Station) -> None:
+    st = station.state
+    st["event_id"] = st.get("event_id", 0) + 1
+    now = _iso(time.time())
+    await station.call(
+        "NotifyEvent",
+        {
+            "generatedAt": now,
+            "seqNo": 0,
+            "eventData": [
+                {
+                    "eventId": st["event_id"],
+                    "timestamp": now,
+                    "trigger": "Periodic",
+                    "actualValue": str(st["event_id"] % 400 + 7000),
+                    "eventNotificationType": "CustomMonitor",
+                    "variableMonitoringId": 1,
+                    "component": {"name": "EVSE", "evse": {"id": 1}},
+                    "variable": {"name": "Power"},
+                }
+            ],
+        },
+    )
+
+
 MIXES: dict[str, Mix] = {
     "heartbeat": Mix(services=("configuration",), step=heartbeat_step),
+    "events": Mix(services=("configuration", "monitoring"), step=event_step),
     "session": Mix(
         services=("configuration", "transactions", "evdriver"),
         step=session_step,
@@ -1105,7 +1141,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="open loop: this many calls per second in all, on a fixed schedule "
         "(default: closed loop, every station back to back)",
     )
-    p.add_argument("--mix", choices=sorted(MIXES), default="heartbeat")
+    p.add_argument("--mix", choices=sorted([*MIXES, "inventory"]), default="heartbeat")
+    p.add_argument("--variables", type=int, default=5000, help="inventory: variables per report")
+    p.add_argument("--parts", type=int, default=50, help="inventory: NotifyReport parts")
+    p.add_argument("--rounds", type=int, default=3, help="inventory: reports per station")
     p.add_argument("--connect-concurrency", type=int, default=50)
     p.add_argument(
         "--connect-timeout",
@@ -1166,6 +1205,10 @@ def _on_sigterm(signum: int, frame: object) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.mix == "inventory":
+        from csms_e2e.inventory import main as inventory_main
+
+        return inventory_main(args)
     mix = MIXES[args.mix]
     _raise_fd_limit()
     signal.signal(signal.SIGTERM, _on_sigterm)

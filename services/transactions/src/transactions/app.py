@@ -19,5 +19,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         data_routers=[api.router],
         tasks=[send_cost_updates],
         description="Charging sessions from TransactionEvents (state, meter values, energy, cost), "
-        "MeterValues, connector statuses and tariffs; GetTransactionStatus and CostUpdated.",
+        "MeterValues, connector statuses and tariffs; GetTransactionStatus; CostUpdated to "
+        "stations whose device model says they support it.",
     )

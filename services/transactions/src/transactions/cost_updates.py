@@ -1,9 +1,17 @@
-"""CostUpdated at an interval: the running cost of priced transactions, sent to their stations.
+"""CostUpdated at an interval: the running cost of priced transactions, sent to the stations
+that support it.
 
 Every replica runs the loop; each claims due transactions with FOR UPDATE SKIP LOCKED and
 pushes their next update an interval ahead in the same statement, so no two replicas send
-the same update. Calls run concurrently, at most ``MAX_IN_FLIGHT`` at once: a replica
-claims only what it has room to send, and a slow station never blocks the loop.
+the same update. Only stations whose device model (the monitoring service's, read through
+``store.cost_update_support`` in one query per claim) says TariffCostCtrlr Enabled[Cost] —
+or, without that variable, Available[Cost] — is "true" get one; and not a station that
+answered a CostUpdated NotSupported or NotImplemented (``handlers.cost_updated``) until its
+device model learns a newer such value. A skipped session stays claimed an interval at a
+time, so it is checked again each interval and gets updates once support becomes known.
+Skips are counted in ``csms_cost_updates_total`` as ``unsupported`` or ``refused``. Calls
+run concurrently, at most ``MAX_IN_FLIGHT`` at once: a replica claims only what it has room
+to send, and a slow station never blocks the loop.
 """
 
 from __future__ import annotations
@@ -34,6 +42,29 @@ def cost_update_payload(row: dict[str, Any], now: datetime) -> dict[str, Any] | 
     return {"totalCost": float(cost), "transactionId": row["transaction_id"]}
 
 
+async def due_cost_updates(
+    sessionmaker: Any, *, now: datetime, interval: float, limit: int
+) -> list[tuple[str, dict[str, Any]]]:
+    """Claim the cost updates due at ``now`` and return those to send, as (station id,
+    CostUpdated request); the claimed sessions of stations that do not support CostUpdated
+    are counted and left for the next interval."""
+    async with sessionmaker() as session:
+        due = await store.claim_cost_updates(session, now=now, interval=interval, limit=limit)
+        if not due:
+            return []
+        support = await store.cost_update_support(session, [r["station_id"] for r in due])
+    out = []
+    for row in due:
+        verdict = support.get(row["station_id"], store.UNSUPPORTED)
+        if verdict != store.SUPPORTED:
+            COST_UPDATES.labels(verdict).inc()
+            continue
+        payload = cost_update_payload(row, now)
+        if payload is not None:
+            out.append((row["station_id"], payload))
+    return out
+
+
 async def send_cost_updates(service: BlockService) -> None:
     """Background task: loops until cancelled."""
     interval = float(getattr(service.settings, "cost_update_interval", 0.0))
@@ -46,16 +77,14 @@ async def send_cost_updates(service: BlockService) -> None:
             try:
                 room = min(CLAIM_LIMIT, MAX_IN_FLIGHT - len(in_flight))
                 if room > 0:
-                    now = service.clock.now()
-                    async with service.sessionmaker() as session:
-                        due = await store.claim_cost_updates(
-                            session, now=now, interval=interval, limit=room
-                        )
-                    for row in due:
-                        payload = cost_update_payload(row, now)
-                        if payload is None:
-                            continue
-                        task = asyncio.create_task(_send(service, row["station_id"], payload))
+                    due = await due_cost_updates(
+                        service.sessionmaker,
+                        now=service.clock.now(),
+                        interval=interval,
+                        limit=room,
+                    )
+                    for station_id, payload in due:
+                        task = asyncio.create_task(_send(service, station_id, payload))
                         in_flight.add(task)
                         task.add_done_callback(in_flight.discard)
             except Exception:

@@ -15,6 +15,9 @@ ANOMALIES = Counter(
 )
 COST_UPDATES = Counter(
     "csms_cost_updates",
-    "CostUpdated calls sent to stations at the cost update interval, by outcome",
+    "CostUpdated due at the cost update interval, by outcome: the call's status when sent "
+    "(answered, error, timeout, offline, unknown; failed), or why it was not sent (unsupported: "
+    "the station's device model does not say it supports CostUpdated; refused: it answered "
+    "NotSupported/NotImplemented and its device model learned nothing newer since)",
     ["status"],
 )

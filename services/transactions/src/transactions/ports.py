@@ -2,10 +2,11 @@
 
 ``Transactions`` holds charging sessions (a row per (station, transactionId), as a dict of
 the ``transactions.transactions`` columns), their events and meter values; ``Meters`` the
-sampled values outside transactions; ``Statuses`` the connector statuses. The PostgreSQL
-implementations (``store.PgTransactions`` etc.) are batch-shaped: they lock and read all of
-a consumed batch's transactions, known events and tariffs in a few statements at preload,
-and write everything in bulk at flush. The in-memory ones here keep the same contract over
+sampled values outside transactions; ``Statuses`` the connector statuses;
+``CostUpdateRefusals`` the stations that answered CostUpdated NotSupported or NotImplemented.
+The PostgreSQL implementations (``store.PgTransactions`` etc.) are batch-shaped: they lock
+and read all of a consumed batch's transactions, known events and tariffs in a few
+statements at preload, and write everything in bulk at flush. The in-memory ones here keep the same contract over
 dicts, for handler unit tests.
 """
 
@@ -71,6 +72,14 @@ class Statuses(Protocol):
         now: datetime,
     ) -> None:
         """Latest status per connector (a late one does not overwrite a newer) and history."""
+        ...
+
+
+class CostUpdateRefusals(Protocol):
+    async def record(self, station_id: str, *, code: str, at: datetime) -> None:
+        """The station refused CostUpdated with ``code`` (the router received the CALLERROR at
+        ``at``): it gets no more until its device model says again that it supports them. A
+        later refusal moves ``at``; an earlier one (a redelivery) does not."""
         ...
 
 
@@ -228,3 +237,14 @@ class InMemoryStatuses:
         if known is None or known[1] <= status_at:
             self.latest[key] = (status, status_at)
         self.history.add((*key, status_at, status))
+
+
+@dataclass
+class InMemoryCostUpdateRefusals:
+    rows: dict[str, tuple[str, datetime]] = field(default_factory=dict)
+    """Station id -> (code, refused at)."""
+
+    async def record(self, station_id: str, *, code: str, at: datetime) -> None:
+        known = self.rows.get(station_id)
+        if known is None or known[1] < at:
+            self.rows[station_id] = (code, at)

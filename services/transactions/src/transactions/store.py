@@ -1,12 +1,15 @@
 """SQLModel tables and every query of the transactions service (its schema: "transactions").
 
 The handlers' ports over PostgreSQL live here too (``PgTransactions``, ``PgMeters``,
-``PgStatuses``; ``ports`` builds them for a unit of work): batch-shaped, so a consumed batch
-costs a bounded number of round trips, not a few per message.
+``PgStatuses``, ``PgCostUpdateRefusals``; ``ports`` builds them for a unit of work):
+batch-shaped, so a consumed batch costs a bounded number of round trips, not a few per
+message.
 
 The columns ``station_id, transaction_id, id_token, id_token_type, active`` of
 ``transactions.transactions`` are a contract: ``csms_runtime.idtokens`` reads them to
-answer ConcurrentTx. The call log is shared code.
+answer ConcurrentTx. The call log is shared code. It reads (never writes) the monitoring
+service's device model, ``monitoring.variables`` and ``monitoring.variable_attributes``
+(csms_runtime.devicemodel), to tell which stations support CostUpdated.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from csms_runtime.bulk import columns_of, recordset, rows_json
+from csms_runtime.devicemodel import VARIABLE_ATTRIBUTES, VARIABLES
 from csms_runtime.idtokens import PgIdTokens
 from csms_runtime.uow import Contended
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -193,11 +197,24 @@ class StationTariff(SQLModel, table=True):
     tariff_id: str = Field(foreign_key=f"{SCHEMA}.tariffs.id")
 
 
+class CostUpdateRefusal(SQLModel, table=True):
+    """A station that answered CostUpdated NotSupported or NotImplemented, and when the router
+    received that answer (the latest such answer)."""
+
+    __tablename__ = "cost_update_refusals"
+    __table_args__ = {"schema": SCHEMA}
+
+    station_id: str = Field(primary_key=True, max_length=48)
+    code: str = Field(max_length=20)
+    refused_at: datetime = _ts(nullable=False)
+
+
 TX = Transaction.__table__  # type: ignore[attr-defined]
 EVENTS = TransactionEvent.__table__  # type: ignore[attr-defined]
 METERS = MeterValue.__table__  # type: ignore[attr-defined]
 TARIFFS = TariffRow.__table__  # type: ignore[attr-defined]
 STATION_TARIFFS = StationTariff.__table__  # type: ignore[attr-defined]
+REFUSALS = CostUpdateRefusal.__table__  # type: ignore[attr-defined]
 
 
 # --- TransactionEvent ------------------------------------------------------------------
@@ -546,6 +563,33 @@ class PgStatuses:
         self._latest, self._history = {}, []
 
 
+_REFUSE = insert(REFUSALS)
+_REFUSE = _REFUSE.on_conflict_do_update(
+    index_elements=["station_id"],
+    set_={"code": _REFUSE.excluded.code, "refused_at": _REFUSE.excluded.refused_at},
+    # A redelivered older refusal does not move a newer one back.
+    where=REFUSALS.c.refused_at < _REFUSE.excluded.refused_at,
+)
+
+
+@dataclass
+class PgCostUpdateRefusals:
+    """``ports.CostUpdateRefusals``: a batch's refusals (the latest per station) in one upsert."""
+
+    conn: AsyncConnection
+    _rows: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    async def record(self, station_id: str, *, code: str, at: datetime) -> None:
+        known = self._rows.get(station_id)
+        if known is None or known["refused_at"] < at:
+            self._rows[station_id] = {"station_id": station_id, "code": code, "refused_at": at}
+
+    async def flush(self) -> None:
+        if self._rows:
+            await self.conn.execute(_REFUSE, list(self._rows.values()))
+        self._rows = {}
+
+
 def ports(conn: AsyncConnection) -> dict[str, Any]:
     """The transactions service's port factory (see csms_runtime.uow)."""
     return {
@@ -553,6 +597,7 @@ def ports(conn: AsyncConnection) -> dict[str, Any]:
         "samples": PgMeters(conn),
         "statuses": PgStatuses(conn),
         "id_tokens": PgIdTokens(conn),
+        "cost_update_refusals": PgCostUpdateRefusals(conn),
     }
 
 
@@ -584,6 +629,63 @@ async def claim_cost_updates(
     rows = (await session.exec(stmt)).mappings().all()  # type: ignore[call-overload]
     await session.commit()
     return [dict(r) for r in rows]
+
+
+SUPPORTED = "supported"
+UNSUPPORTED = "unsupported"
+"""The device model does not say the station supports CostUpdated (or says it does not)."""
+REFUSED = "refused"
+"""The station refused CostUpdated, and its device model learned nothing newer since."""
+
+
+def _cost_ctrlr(variable: str, alias: str) -> str:
+    """The Actual value of TariffCostCtrlr (no instance, no EVSE) ``variable``[Cost] of the
+    station, and when it was learned: one probe of the unique key of monitoring.variables
+    (every column of it bound), then one of variable_attributes' primary key. (``limit 1``
+    keeps the subquery a lateral one, run per station: pulled up into a plain join, it may be
+    planned as one scan of every station's rows.)"""
+    return (
+        f" left join lateral (select a.value, a.learned_at from {VARIABLES} v"
+        f" join {VARIABLE_ATTRIBUTES} a on a.variable_id = v.id and a.type = 'Actual'"
+        " where v.station_id = s.station_id and v.component_name = 'TariffCostCtrlr'"
+        " and v.component_instance = '' and v.evse_id = 0 and v.connector_id = 0"
+        f" and v.variable_name = '{variable}' and v.variable_instance = 'Cost' limit 1)"
+        f" {alias} on true"
+    )
+
+
+# Per station: Enabled[Cost], else (no such value known) Available[Cost]; when either was last
+# learned; and the station's refusal: index probes per station, whatever the table sizes.
+_COST_UPDATE_SUPPORT = sa.text(
+    "select s.station_id,"
+    " case when en.learned_at is not null then en.value else av.value end as value,"
+    " greatest(en.learned_at, av.learned_at) as learned_at, r.refused_at"
+    " from unnest(cast(:sids as varchar[])) as s(station_id)"
+    + _cost_ctrlr("Enabled", "en")
+    + _cost_ctrlr("Available", "av")
+    + f" left join {SCHEMA}.cost_update_refusals r on r.station_id = s.station_id"
+)
+
+
+async def cost_update_support(session: AsyncSession, station_ids: Sequence[str]) -> dict[str, str]:
+    """Whether each station gets CostUpdated, in one query: ``REFUSED`` while its refusal
+    stands (neither Enabled[Cost] nor Available[Cost] learned after it), else ``SUPPORTED`` when its
+    device model's TariffCostCtrlr Enabled[Cost] (without one, Available[Cost]) is "true"
+    (any case), else ``UNSUPPORTED`` (no such value known, or another one)."""
+    if not station_ids:
+        return {}
+    result = await session.exec(  # type: ignore[call-overload]
+        _COST_UPDATE_SUPPORT, params={"sids": sorted(set(station_ids))}
+    )
+    out: dict[str, str] = {}
+    for sid, value, learned_at, refused_at in result:
+        if refused_at is not None and (learned_at is None or learned_at <= refused_at):
+            out[sid] = REFUSED
+        elif value is not None and value.lower() == "true":
+            out[sid] = SUPPORTED
+        else:
+            out[sid] = UNSUPPORTED
+    return out
 
 
 # --- Data API queries ---------------------------------------------------------------------

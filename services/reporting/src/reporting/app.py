@@ -5,16 +5,26 @@ from csms_runtime.service import create_app as create_service_app
 from fastapi import FastAPI
 from ocpp_schema.actions import Block
 
-from reporting import api
+from reporting import api, store
 from reporting.routes import ROUTES
 from reporting.settings import Settings
+
+REQUEST_IDS = ("GetBaseReport", "GetReport", "GetMonitoringReport", "GetLog", "CustomerInformation")
+"""Calls whose requestId the message API allocates when the operator leaves it out."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
-    service = BlockService(Block.reporting, settings, ROUTES)
+    service = BlockService(
+        Block.reporting, settings, ROUTES, ports=store.ports, request_ids=REQUEST_IDS
+    )
     return create_service_app(
         service,
         data_routers=[api.router],
-        description="Reporting block: device-model and monitoring reports, logs, security events, customer information.",
+        description="Reporting block: device-model and monitoring reports (NotifyReport, "
+        "NotifyMonitoringReport) stored part by part with their completeness and published "
+        "for the monitoring service; log uploads (GetLog, LogStatusNotification); security "
+        "events, counted and published; customer information. GetBaseReport, GetReport, "
+        "GetMonitoringReport, GetLog and CustomerInformation get a requestId allocated when "
+        "it is left out.",
     )

@@ -1,0 +1,110 @@
+"""A fresh PostgreSQL database per test session, migrated with Alembic (configuration, whose
+station registry the message API reads, and reporting), and the handlers driven through the
+runtime's unit of work over ``store.ports`` (``csms_devstack.testing.handle`` /
+``handle_batch``, preloaded for the records as a consumed batch is)."""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from csms_devstack.testing import migrated_database
+from csms_runtime import db
+from csms_runtime.clock import FixedClock
+from csms_runtime.handlers import (
+    Handled,
+    StationRef,
+    call_error_handler,
+    call_handler,
+    unpack,
+)
+from csms_runtime.uow import Work, unit_of_work
+from reporting import store
+from reporting.routes import ROUTES
+from reporting.settings import Settings
+
+T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    with migrated_database(["configuration", "reporting"]) as url:
+        yield url
+
+
+@pytest.fixture
+async def engine(database_url):
+    engine = db.make_engine(database_url, schema="reporting")
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine):
+    return db.make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessionmaker) -> AsyncIterator:
+    async with sessionmaker() as s:
+        yield s
+
+
+@pytest.fixture
+def station() -> str:
+    return f"IT-{uuid.uuid4().hex[:8]}"
+
+
+# --- one consumed batch of mixed records, as the runtime runs it ---------------------------
+
+
+async def run_batch(engine: Any, records: list[tuple[Any, ...]]) -> list[Handled[Any]]:
+    """Records through the route table in ONE unit of work over ``store.ports``, in order,
+    with the ports the runtime adds (``payload``: the call's JSON; ``received_at``). A record
+    is ``("call", station, action, payload[, at])``, ``("result", station, action, request,
+    response[, at])`` (a CALLRESULT to a CSMS call) or ``("error", station, action, request,
+    error[, at])`` (a CALLERROR); ``at`` is when the router received it (T0 by default)."""
+    parsed: list[tuple[str, Any, tuple[Any, ...], Work, datetime]] = []
+    for rec in records:
+        kind, sid, action, first, *rest = rec
+        sref = StationRef(sid)
+        if kind == "call":
+            r = ROUTES.get(action)
+            assert r is not None, action
+            req = r.request.model_validate(first)
+            at = rest[0] if rest else T0
+            parsed.append((kind, r, (req,), Work(sref, "call", action, req, payload=first), at))
+            continue
+        a = ROUTES.answer(action)
+        assert a is not None, action
+        req = a.request.model_validate(first)
+        second, *rest = rest
+        at = rest[0] if rest else T0
+        if kind == "result":
+            resp = a.response.model_validate(second)
+            parsed.append((kind, a, (req, resp), Work(sref, "answer", action, req, resp), at))
+        else:
+            assert kind == "error", kind
+            parsed.append((kind, a, (req, second), Work(sref, "answer", action, req), at))
+    out: list[Handled[Any]] = []
+    async with unit_of_work(engine, store.ports, [p[3] for p in parsed]) as ports:
+        ports.update(clock=FixedClock(T0), settings=Settings())
+        for kind, r, args, w, at in parsed:
+            ports.update(station=w.station, payload=w.payload, received_at=at)
+            if kind == "error":
+                done = await call_error_handler(r, args, ports)
+            else:
+                done = await call_handler(r, args, ports)
+            out.append(unpack(done))
+    return out
+
+
+@pytest.fixture
+def batch(engine):
+    """``await batch(record, ...)``: one consumed batch (see ``run_batch``)."""
+
+    async def run(*records: tuple[Any, ...]) -> list[Handled[Any]]:
+        return await run_batch(engine, list(records))
+
+    return run

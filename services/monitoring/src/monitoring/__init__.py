@@ -1,7 +1,13 @@
-"""The monitoring service: the OCPP 2.0.1 monitoring block.
+"""The monitoring service: the OCPP 2.0.1 monitoring block, and the owner of the device model.
 
-Monitoring block: NotifyEvent; device-model variables and monitors (Set/GetVariables, variable monitoring).
-Until its own issue lands, every station call of the block is answered with CALLERROR
-NotSupported (a station never waits for a reply that cannot come), and the block's
-CSMS-to-station calls already go through the generated message API and the call log.
+It alone writes the stations' device models (ADR 0011): variables with their characteristics
+and attribute values (and each value's history), learned from the NotifyReport parts the
+reporting service publishes on csms.events.reporting, from the stations' answers to
+GetVariables and SetVariables (in the unit of work that completes the call log, so an
+operator who read the answer reads the value), and from NotifyEvents' actual values. Every
+observation is ordered by when the router received it, so redelivered and reordered messages
+leave the same model. It also keeps the stations' variable monitors (SetVariableMonitoring,
+ClearVariableMonitoring, NotifyMonitoringReport parts), monitoring base and level, and the
+NotifyEvent stream, which it publishes on csms.events.monitoring. The data API under
+/data/monitoring reads all of it.
 """

@@ -1,0 +1,57 @@
+"""SetVariables answered: a value the station Accepted (or will apply after a reboot:
+RebootRequired) becomes the attribute's value (source SetVariables), in the unit of work that
+completes the call log, so an operator who read the answer reads the value. Every result,
+refused ones too, is kept as the attribute's latest Set result with the value asked for."""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from datetime import datetime
+
+from csms_runtime.handlers import StationRef
+from ocpp_schema.v201 import SetVariablesRequest, SetVariablesResponse
+
+from monitoring.model import ACTUAL, SET_VARIABLES, Attribute, VariableResult, VarKey, key_of
+from monitoring.ports import DeviceModel
+
+APPLIED = frozenset({"Accepted", "RebootRequired"})
+
+
+async def set_variables_answered(
+    req: SetVariablesRequest,
+    resp: SetVariablesResponse,
+    *,
+    station: StationRef,
+    received_at: datetime,
+    device_model: DeviceModel,
+) -> None:
+    # The station answers per (component, variable, attribute type), in any order: match each
+    # result to the value asked for under the same key (in order, should a key come twice).
+    asked: dict[tuple[VarKey, str], deque[str]] = defaultdict(deque)
+    for d in req.set_variable_data:
+        asked[
+            (key_of(station.id, d.component, d.variable), str(d.attribute_type or ACTUAL))
+        ].append(d.attribute_value)
+    for r in resp.set_variable_result:
+        key = key_of(station.id, r.component, r.variable)
+        type_ = str(r.attribute_type or ACTUAL)
+        values = asked.get((key, type_))
+        value = values.popleft() if values else None
+        status = str(r.attribute_status)
+        await device_model.record_result(
+            VariableResult(
+                key=key,
+                attribute_type=type_,
+                action=SET_VARIABLES,
+                status=status,
+                status_info=r.attribute_status_info.model_dump(
+                    by_alias=True, exclude_none=True, mode="json"
+                )
+                if r.attribute_status_info is not None
+                else None,
+                value=value,
+                at=received_at,
+            )
+        )
+        if status in APPLIED and value is not None:
+            await device_model.observe(key, type_, Attribute(value, SET_VARIABLES, received_at))

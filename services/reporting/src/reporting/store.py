@@ -219,19 +219,22 @@ _KEYS = "jsonb_to_recordset(cast(:keys as jsonb)) as k(station_id varchar, reque
 _ANSWER_COLUMNS = ["answered_at", "status", "status_info", "error"]
 
 
-def _upsert_answers(table: sa.Table, own: list[str]) -> tuple[sa.TextClause, list[Any]]:
+def _upsert_answers(
+    table: sa.Table, own: list[str], *, solicits: bool = True
+) -> tuple[sa.TextClause, list[Any]]:
     """Insert or update the requests the batch's answers name, with the call each requestId
-    was sent in (the newest call of that action to that station carrying it), and mark them
-    solicited. Returns the statement and its recordset columns."""
+    was sent in (the newest call of that action to that station carrying it); ``solicits``:
+    and mark them solicited. Returns the statement and its recordset columns."""
     cols = columns_of(table, ["station_id", "request_id", *own, *_ANSWER_COLUMNS])
     cols.append(("action", "varchar"))
     names = ["station_id", "request_id", *own, *_ANSWER_COLUMNS]
     updated = [*own, *_ANSWER_COLUMNS]
+    solicited = (", solicited", ", true", ", solicited = true") if solicits else ("", "", "")
     sql = (
-        f"insert into {SCHEMA}.{table.name} as t ({', '.join(names)}, call_id, requested_at,"
-        " solicited)"
+        f"insert into {SCHEMA}.{table.name} as t ({', '.join(names)}, call_id, requested_at"
+        f"{solicited[0]})"
         f" select {', '.join('x.' + n for n in names)}, c.call_id,"
-        " coalesce(c.created_at, x.answered_at), true"
+        f" coalesce(c.created_at, x.answered_at){solicited[1]}"
         f" from {recordset(cols)}"
         " left join lateral (select l.call_id, l.created_at"
         f" from {SCHEMA}.call_log l where l.station_id = x.station_id and l.action = x.action"
@@ -241,7 +244,7 @@ def _upsert_answers(table: sa.Table, own: list[str]) -> tuple[sa.TextClause, lis
         " on conflict (station_id, request_id) do update set"
         f" {', '.join(f'{n} = excluded.{n}' for n in updated)},"
         " call_id = coalesce(excluded.call_id, t.call_id),"
-        " requested_at = excluded.requested_at, solicited = true"
+        f" requested_at = excluded.requested_at{solicited[2]}"
     )
     return sa.text(sql), cols
 
@@ -328,7 +331,7 @@ _LOG_OWN = [
     "retry_interval",
     "filename",
 ]
-_LOG_ANSWERS, _LOG_ANSWER_COLUMNS = _upsert_answers(LOG_REQUESTS, _LOG_OWN)
+_LOG_ANSWERS, _LOG_ANSWER_COLUMNS = _upsert_answers(LOG_REQUESTS, _LOG_OWN, solicits=False)
 _LOG_STATUS_COLUMNS = columns_of(
     LOG_STATUSES, ["station_id", "request_id", "status", "received_at"]
 )

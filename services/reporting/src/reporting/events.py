@@ -20,15 +20,21 @@ SECURITY_EVENT = "SecurityEvent"
 
 
 def aware(at: datetime) -> datetime:
-    """A station's time with its offset; one sent without an offset is taken as UTC."""
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    """A station's time with its offset; one sent without an offset is taken as UTC, and so
+    is one whose offset would carry it outside years 1..9999 (which Python and the database
+    driver cannot represent), so that no time a station sends breaks the handler or a read."""
+    if at.tzinfo is None:
+        return at.replace(tzinfo=UTC)
+    try:
+        at.astimezone(UTC)
+    except OverflowError:
+        return at.replace(tzinfo=UTC)
+    return at
 
 
 def utc_iso(at: datetime) -> str:
-    """ISO 8601 in UTC with a Z (a time sent without an offset is taken as UTC)."""
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=UTC)
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """ISO 8601 in UTC with a Z (see ``aware`` for a time without a usable offset)."""
+    return aware(at).astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 @dataclass(frozen=True, slots=True)

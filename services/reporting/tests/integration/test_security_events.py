@@ -106,3 +106,42 @@ async def test_same_type_at_another_time_is_another_event(session, station, batc
         limit=10,
     )
     assert total == 2
+
+
+async def test_times_at_the_edges_of_the_calendar_are_stored_and_read(session, station, batch):
+    done = await batch(
+        *(
+            (
+                "call",
+                station,
+                "SecurityEventNotification",
+                {"type": "SettingSystemTime", "timestamp": t},
+            )
+            for t in (
+                "0001-01-01T00:00:00+14:00",
+                "9999-12-31T23:59:59-14:00",
+                "2026-11-21T10:00:00",
+            )
+        ),
+        (
+            "call",
+            station,
+            "NotifyReport",
+            {"requestId": 1, "seqNo": 0, "generatedAt": "0001-01-01T00:30:00+01:00"},
+        ),
+    )
+    stamps = [orjson.loads(d.events[0].value)["timestamp"] for d in done[:3]]
+    assert stamps == ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z", "2026-11-21T10:00:00Z"]
+    rows, total = await store.list_security_events(
+        session,
+        station_id=station,
+        event_type=None,
+        critical=True,
+        since=None,
+        until=None,
+        offset=0,
+        limit=10,
+    )
+    assert total == 3 and rows[0].timestamp.year == 9999 and rows[-1].timestamp.year == 1
+    report = await store.get_report(session, station, 1)
+    assert report is not None and report.complete

@@ -50,6 +50,10 @@ class VarKey(NamedTuple):
     variable_name: str
     variable_instance: str
 
+    def folded(self) -> tuple[Any, ...]:
+        """For matching a station's answer to the request: OCPP names are case-insensitive."""
+        return tuple(p.casefold() if isinstance(p, str) else p for p in self)
+
     def component_json(self) -> dict[str, Any]:
         """The component as OCPP writes it (no instance / EVSE when there is none)."""
         out: dict[str, Any] = {"name": self.component_name}

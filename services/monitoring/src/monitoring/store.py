@@ -13,8 +13,8 @@ the batch's NotifyEvents name in one query. The functions at the end serve the d
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, cast
 
@@ -269,6 +269,33 @@ STATIONS = cast(sa.Table, StationMonitoring.__table__)
 EVENTS = cast(sa.Table, EventRow.__table__)
 
 
+def _json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    """``csms_runtime.bulk.rows_json``, but PostgreSQL's text and jsonb cannot hold U+0000,
+    which a station may send in any string: U+FFFD stands in for it (rarely needed, so only
+    looked for in the encoded text)."""
+    rows = list(rows)
+    out = rows_json(rows, columns)
+    if "\\u0000" in out:
+        out = rows_json([{k: _no_nul(v) for k, v in r.items()} for r in rows], columns)
+    return out
+
+
+def _clean_key(key: VarKey) -> VarKey:
+    if any("\x00" in p for p in key if isinstance(p, str)):
+        return VarKey(*(_no_nul(p) for p in key))
+    return key
+
+
+def _no_nul(v: Any) -> Any:
+    if isinstance(v, str):
+        return v.replace("\x00", "\ufffd")
+    if isinstance(v, dict):
+        return {_no_nul(k): _no_nul(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [_no_nul(x) for x in v]
+    return v
+
+
 def _cols(names: Sequence[str], prefix: str = "") -> str:
     return ", ".join(f"{prefix}{n}" for n in names)
 
@@ -354,16 +381,20 @@ class PgDeviceModel:
     _results: dict[tuple[VarKey, str, str], VariableResult] = field(default_factory=dict)
 
     async def observe(self, key: VarKey, type_: str, attribute: Attribute) -> None:
-        self._observed.setdefault((key, type_), []).append(attribute)
+        if attribute.value is not None and "\x00" in attribute.value:
+            attribute = replace(attribute, value=_no_nul(attribute.value))
+        self._observed.setdefault((_clean_key(key), type_), []).append(attribute)
 
     async def characterize(
         self, key: VarKey, characteristics: Characteristics, learned_at: datetime
     ) -> None:
+        key = _clean_key(key)
         known = self._characteristics.get(key)
         if known is None or known[1] <= learned_at:
             self._characteristics[key] = (characteristics, learned_at)
 
     async def record_result(self, result: VariableResult) -> None:
+        result = replace(result, key=_clean_key(result.key))
         k = (result.key, result.attribute_type, result.action)
         known = self._results.get(k)
         if known is None or known.at <= result.at:
@@ -386,7 +417,7 @@ class PgDeviceModel:
                 }
                 for r in self._results.values()
             ]
-            await self.conn.execute(_UPSERT_RESULTS, {"rows": rows_json(rows, _RESULT_COLUMNS)})
+            await self.conn.execute(_UPSERT_RESULTS, {"rows": _json_rows(rows, _RESULT_COLUMNS)})
         self._observed, self._characteristics, self._results = {}, {}, {}
 
     async def _write_model(self) -> None:
@@ -401,7 +432,7 @@ class PgDeviceModel:
                 row.update(known[0]._asdict(), characteristics_learned_at=known[1])
             rows.append(row)
         result = await self.conn.execute(
-            _UPSERT_VARIABLES, {"rows": rows_json(rows, _VARIABLE_COLUMNS)}
+            _UPSERT_VARIABLES, {"rows": _json_rows(rows, _VARIABLE_COLUMNS)}
         )
         ids: dict[VarKey, int] = {}
         stored: dict[tuple[VarKey, str], Attribute] = {}
@@ -442,8 +473,8 @@ class PgDeviceModel:
             await self.conn.execute(
                 _WRITE_ATTRIBUTES,
                 {
-                    "attrs": rows_json(attrs, _ATTRIBUTE_COLUMNS),
-                    "history": rows_json(history, _HISTORY_COLUMNS),
+                    "attrs": _json_rows(attrs, _ATTRIBUTE_COLUMNS),
+                    "history": _json_rows(history, _HISTORY_COLUMNS),
                 },
             )
 
@@ -609,6 +640,7 @@ class PgMonitors:
         return stored
 
     async def put(self, monitor: Monitor, *, if_absent: bool = False) -> None:
+        monitor = replace(monitor, key=_clean_key(monitor.key))
         k = (monitor.key.station_id, monitor.id)
         known = self._puts.get(k)
         if known is not None:
@@ -618,7 +650,7 @@ class PgMonitors:
             if known.if_absent == if_absent and known.monitor.learned_at > monitor.learned_at:
                 monitor = known.monitor
             if custom != monitor.custom:
-                monitor = Monitor(**{**_fields(monitor), "custom": custom})
+                monitor = replace(monitor, custom=custom)
         self._puts[k] = _Put(monitor, if_absent)
 
     async def remove(self, station_id: str, monitor_id: int, at: datetime) -> None:
@@ -670,13 +702,13 @@ class PgMonitors:
                 }
                 for p in self._puts.values()
             ]
-            await c.execute(_PUT_MONITORS, {"rows": rows_json(rows, _MONITOR_COLUMNS)})
+            await c.execute(_PUT_MONITORS, {"rows": _json_rows(rows, _MONITOR_COLUMNS)})
         if self._refusals:
             rows = [
                 {"station_id": s, "id": i, "status": st, "status_info": info, "at": at}
                 for (s, i), (st, info, at) in self._refusals.items()
             ]
-            await c.execute(_CLEAR_REFUSED, {"rows": rows_json(rows, _REFUSAL_COLUMNS)})
+            await c.execute(_CLEAR_REFUSED, {"rows": _json_rows(rows, _REFUSAL_COLUMNS)})
         if self._wipes:
             rows = [{"station_id": s, "at": at} for s, at in self._wipes.items()]
             await c.execute(_REMOVE_CUSTOM, {"rows": rows_json(rows, _WIPE_COLUMNS)})
@@ -686,10 +718,6 @@ class PgMonitors:
                 {"rows": rows_json(self._stations.values(), _STATION_COLUMNS)},
             )
         self._puts, self._removed, self._refusals, self._wipes, self._stations = {}, {}, {}, {}, {}
-
-
-def _fields(m: Monitor) -> dict[str, Any]:
-    return {f: getattr(m, f) for f in Monitor.__dataclass_fields__}
 
 
 def _monitor_row(m: Monitor) -> dict[str, Any]:
@@ -739,7 +767,7 @@ class PgEvents:
             }
             for e in self._events.values()
         ]
-        result = await self.conn.execute(_INSERT_EVENTS, {"rows": rows_json(rows, _EVENT_COLUMNS)})
+        result = await self.conn.execute(_INSERT_EVENTS, {"rows": _json_rows(rows, _EVENT_COLUMNS)})
         metrics.count_events(r[0] for r in result)
         self._events = {}
 

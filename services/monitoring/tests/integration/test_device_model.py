@@ -451,3 +451,39 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(engine, parts
     small, large = await measure(2), await measure(40)
     assert small == large, (small, large)
     assert large == ["WITH", "WITH"], large  # variables (with ids, attributes); attributes+history
+
+
+async def test_a_nul_character_does_not_fail_the_batch(engine, parts, part, entry, rows, station):
+    """PostgreSQL text cannot hold U+0000: U+FFFD stands in for it, and a redelivery of the
+    same value is still the same value (no new history)."""
+    await parts([part(station, [entry("Vendor\x00Thing", "Text", "a\x00b")])])
+    stored = await actual(rows, station, "Vendor\ufffdThing", "Text")
+    assert stored is not None and stored["value"] == "a\ufffdb"
+    req = NotifyEventRequest.model_validate(
+        {
+            "generatedAt": "2026-11-21T10:00:00Z",
+            "seqNo": 0,
+            "eventData": [
+                {
+                    "eventId": 1,
+                    "timestamp": "2026-11-21T09:59:00Z",
+                    "trigger": "Delta",
+                    "actualValue": "x\x00y",
+                    "techInfo": "\x00",
+                    "component": {"name": "Vendor\x00Thing"},
+                    "variable": {"name": "Text"},
+                    "eventNotificationType": "HardWiredNotification",
+                }
+            ],
+        }
+    )
+    for _ in range(2):
+        await handle(engine, store.ports, notify_event, req, station, clock=CLOCK, received_at=T0)
+    [ev] = await rows("select * from monitoring.events where station_id = :s", s=station)
+    assert (ev["actual_value"], ev["tech_info"]) == ("x\ufffdy", "\ufffd")
+    history = await rows(
+        "select h.value from monitoring.variable_history h join monitoring.variables v"
+        " on v.id = h.variable_id where v.station_id = :s order by h.id",
+        s=station,
+    )
+    assert [h["value"] for h in history] == ["a\ufffdb", "x\ufffdy"]

@@ -452,3 +452,24 @@ async def test_set_monitoring_base_and_level():
         monitors=mon,
     )
     assert mon.level["CS-1"] == (3, T0)
+
+
+async def test_a_result_spelled_in_another_case_still_finds_its_value():
+    dm = InMemoryDeviceModel()
+    req = SetVariablesRequest.model_validate(
+        {"setVariableData": [{**CV_HB, "attributeValue": "60"}]}
+    )
+    resp = SetVariablesResponse.model_validate(
+        {
+            "setVariableResult": [
+                {
+                    "component": {"name": "ocppcommctrlr"},
+                    "variable": {"name": "heartbeatinterval"},
+                    "attributeStatus": "Accepted",
+                }
+            ]
+        }
+    )
+    await set_variables_answered(req, resp, station=CS, received_at=T0, device_model=dm)
+    key = VarKey("CS-1", "ocppcommctrlr", "", 0, 0, "heartbeatinterval", "")
+    assert dm.value(key) == "60"

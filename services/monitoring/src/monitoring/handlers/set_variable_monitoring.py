@@ -7,12 +7,13 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from datetime import datetime
+from typing import Any
 
 from csms_runtime.handlers import StationRef
 from ocpp_schema.v201 import SetVariableMonitoringRequest, SetVariableMonitoringResponse
 from ocpp_schema.v201.models.set_variable_monitoring import SetMonitoringDataType
 
-from monitoring.model import SET_VARIABLE_MONITORING, Monitor, VarKey, key_of
+from monitoring.model import SET_VARIABLE_MONITORING, Monitor, key_of
 from monitoring.ports import Monitors
 
 
@@ -25,13 +26,14 @@ async def set_variable_monitoring_answered(
     monitors: Monitors,
 ) -> None:
     # Results carry no value nor transaction flag: take them from the request entry of the
-    # same (component, variable, type, severity), in order.
-    asked: dict[tuple[VarKey, str, int], deque[SetMonitoringDataType]] = defaultdict(deque)
+    # same (component, variable, type, severity), in order (names case-insensitive).
+    asked: dict[tuple[Any, ...], deque[SetMonitoringDataType]] = defaultdict(deque)
     for d in req.set_monitoring_data:
-        asked[(key_of(station.id, d.component, d.variable), str(d.type), d.severity)].append(d)
+        k = key_of(station.id, d.component, d.variable).folded()
+        asked[(*k, str(d.type), d.severity)].append(d)
     for r in resp.set_monitoring_result:
         key = key_of(station.id, r.component, r.variable)
-        entries = asked.get((key, str(r.type), r.severity))
+        entries = asked.get((*key.folded(), str(r.type), r.severity))
         d = entries.popleft() if entries else None
         monitor_id = r.id if r.id is not None else (d.id if d is not None else None)
         if monitor_id is None:

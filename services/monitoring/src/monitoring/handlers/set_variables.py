@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from datetime import datetime
+from typing import Any
 
 from csms_runtime.handlers import StationRef
 from ocpp_schema.v201 import SetVariablesRequest, SetVariablesResponse
 
-from monitoring.model import ACTUAL, SET_VARIABLES, Attribute, VariableResult, VarKey, key_of
+from monitoring.model import ACTUAL, SET_VARIABLES, Attribute, VariableResult, key_of
 from monitoring.ports import DeviceModel
 
 APPLIED = frozenset({"Accepted", "RebootRequired"})
@@ -26,16 +27,16 @@ async def set_variables_answered(
     device_model: DeviceModel,
 ) -> None:
     # The station answers per (component, variable, attribute type), in any order: match each
-    # result to the value asked for under the same key (in order, should a key come twice).
-    asked: dict[tuple[VarKey, str], deque[str]] = defaultdict(deque)
+    # result to the value asked for under the same key (case-insensitive, as OCPP names are;
+    # in order, should a key come twice).
+    asked: dict[tuple[Any, ...], deque[str]] = defaultdict(deque)
     for d in req.set_variable_data:
-        asked[
-            (key_of(station.id, d.component, d.variable), str(d.attribute_type or ACTUAL))
-        ].append(d.attribute_value)
+        k = key_of(station.id, d.component, d.variable).folded()
+        asked[(*k, str(d.attribute_type or ACTUAL))].append(d.attribute_value)
     for r in resp.set_variable_result:
         key = key_of(station.id, r.component, r.variable)
         type_ = str(r.attribute_type or ACTUAL)
-        values = asked.get((key, type_))
+        values = asked.get((*key.folded(), type_))
         value = values.popleft() if values else None
         status = str(r.attribute_status)
         await device_model.record_result(

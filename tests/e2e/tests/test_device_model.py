@@ -105,12 +105,12 @@ async def test_get_base_report_then_set_variables_read_back(fleet, http):
             variable="HeartbeatInterval",
         )
         [row] = flat["items"]
-        assert row["value"] == "120" and row["source"] == "SetVariables"
+        assert row["attribute"]["value"] == "120" and row["attribute"]["source"] == "SetVariables"
         available = await get(
             http, fleet, "monitoring", f"stations/{station}/variables",
             component="ChargingStation", variable="Available",
         )  # fmt: skip
-        assert available["items"][0]["value"] == "true"  # rejected: unchanged
+        assert available["items"][0]["attribute"]["value"] == "true"  # rejected: unchanged
         results = await get(http, fleet, "monitoring", f"stations/{station}/variable-results")
         assert any(r.get("status") == "Rejected" for r in results["items"]), results
 

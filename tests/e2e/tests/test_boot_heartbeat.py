@@ -105,16 +105,13 @@ async def test_block_without_handlers_answers_not_supported(fleet):
     async with connect(fleet.station_url("E2E-NS-1"), "E2E-NS-1") as cp:
         try:
             await cp.call(
-                call.SecurityEventNotification(
-                    type="StartupOfTheDevice", timestamp="2026-11-21T10:00:00Z"
-                ),
-                suppress=False,
+                call.SignCertificate(csr="-----BEGIN CERTIFICATE REQUEST-----"), suppress=False
             )
         except NotSupportedError:
             pass
         else:
             raise AssertionError(
-                "SecurityEventNotification should be answered with NotSupported until reporting "
+                "SignCertificate should be answered with NotSupported until certificates "
                 "implements it"
             )
         assert (await cp.call(call.Heartbeat())).current_time

@@ -112,7 +112,8 @@ async def test_get_base_report_then_set_variables_read_back(fleet, http):
         )  # fmt: skip
         assert available["items"][0]["attribute"]["value"] == "true"  # rejected: unchanged
         results = await get(http, fleet, "monitoring", f"stations/{station}/variable-results")
-        assert any(r.get("status") == "Rejected" for r in results["items"]), results
+        [rejected] = [r for r in results["items"] if r.get("status") == "Rejected"]
+        assert rejected["callId"] == out["results"][0]["callId"]  # the call log entry
 
         history = await get(
             http, fleet, "monitoring", f"stations/{station}/variables/history",

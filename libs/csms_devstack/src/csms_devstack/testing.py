@@ -63,6 +63,7 @@ async def handle_batch(
     settings: Any = None,
     answers: list[Any] | None = None,
     received_at: Any = None,
+    call_id: str | None = None,
 ) -> list[Any]:
     """Run ``handler`` for each (request, station id) of ``calls`` in ONE unit of work over the
     port factory ``ports``, preloaded as the batch runtime does; return each result as
@@ -92,6 +93,7 @@ async def handle_batch(
             built["station"] = w.station
             at = received_at[i] if isinstance(received_at, list) else received_at
             built["received_at"] = at if at is not None else clock.now()
+            built["call_id"] = call_id
             args = (w.request,) if answers is None else (w.request, w.response)
             out.append(unpack(await handler(*args, **{n: built[n] for n in names})))
     return out

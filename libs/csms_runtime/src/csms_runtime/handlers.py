@@ -81,10 +81,11 @@ class StationRef:
 
 Handler = Callable[..., Awaitable[Any]]
 
-RUNTIME_PORTS = frozenset({"station", "payload", "clock", "settings", "received_at"})
+RUNTIME_PORTS = frozenset({"station", "payload", "clock", "settings", "received_at", "call_id"})
 """Ports every handler may ask for; a service's port factory adds its own. ``received_at`` is
 the UTC datetime the router received the frame (for a side topic's message: now), the same
-on every redelivery: what to order observations of one station by."""
+on every redelivery: what to order observations of one station by. ``call_id`` is, for an
+answer handler, the call log id of the CSMS call answered (None for a station's call)."""
 
 
 def port_names(handler: Callable[..., Any]) -> tuple[str, ...]:

@@ -429,6 +429,11 @@ class BlockService:
         assert it.work is not None
         ports["station"] = it.work.station
         ports["payload"] = it.work.payload
+        ports["call_id"] = (
+            (it.env.call_id or it.env.message_id)
+            if it.env is not None and it.env.kind != Kind.CALL
+            else None
+        )
         ports["received_at"] = (
             datetime.fromtimestamp(it.env.received_at, UTC) if it.env else self.clock.now()
         )

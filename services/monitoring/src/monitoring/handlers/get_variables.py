@@ -18,6 +18,7 @@ async def get_variables_answered(
     *,
     station: StationRef,
     received_at: datetime,
+    call_id: str | None = None,
     device_model: DeviceModel,
 ) -> None:
     for r in resp.get_variable_result:
@@ -37,6 +38,7 @@ async def get_variables_answered(
                 else None,
                 value=r.attribute_value,
                 at=received_at,
+                call_id=call_id,
             )
         )
         if status == "Accepted" and r.attribute_value is not None:

@@ -24,6 +24,7 @@ async def set_variables_answered(
     *,
     station: StationRef,
     received_at: datetime,
+    call_id: str | None = None,
     device_model: DeviceModel,
 ) -> None:
     # The station answers per (component, variable, attribute type), in any order: match each
@@ -52,6 +53,7 @@ async def set_variables_answered(
                 else None,
                 value=value,
                 at=received_at,
+                call_id=call_id,
             )
         )
         if status in APPLIED and value is not None:

@@ -53,6 +53,12 @@ DEAD_LETTERS = Counter(
     "Records that could not be processed, sent to ocpp.dlq.<block>",
     ["service", "action"],
 )
+FORGIVEN = Counter(
+    "csms_forgiven",
+    "Station input accepted although it was sloppy, by service and what was forgiven (e.g. "
+    "nul_character: U+0000 in a string, which PostgreSQL cannot hold, stored as U+FFFD)",
+    ["service", "what"],
+)
 OUTBOUND_CALLS = Counter(
     "csms_outbound_calls", "CSMS-initiated calls by final status", ["service", "action", "status"]
 )

@@ -21,6 +21,7 @@ from typing import Any, cast
 import orjson
 import sqlalchemy as sa
 from csms_runtime.bulk import columns_of, recordset, rows_json
+from csms_runtime.metrics import FORGIVEN
 from csms_runtime.uow import Contended
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -276,12 +277,14 @@ def _json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]
     rows = list(rows)
     out = rows_json(rows, columns)
     if "\\u0000" in out:
+        FORGIVEN.labels("monitoring", "nul_character").inc()
         out = rows_json([{k: _no_nul(v) for k, v in r.items()} for r in rows], columns)
     return out
 
 
 def _clean_key(key: VarKey) -> VarKey:
     if any("\x00" in p for p in key if isinstance(p, str)):
+        FORGIVEN.labels("monitoring", "nul_character").inc()
         return VarKey(*(_no_nul(p) for p in key))
     return key
 
@@ -382,6 +385,7 @@ class PgDeviceModel:
 
     async def observe(self, key: VarKey, type_: str, attribute: Attribute) -> None:
         if attribute.value is not None and "\x00" in attribute.value:
+            FORGIVEN.labels("monitoring", "nul_character").inc()
             attribute = replace(attribute, value=_no_nul(attribute.value))
         self._observed.setdefault((_clean_key(key), type_), []).append(attribute)
 

@@ -455,8 +455,16 @@ async def test_a_batch_costs_the_same_statements_whatever_its_size(engine, parts
 
 async def test_a_nul_character_does_not_fail_the_batch(engine, parts, part, entry, rows, station):
     """PostgreSQL text cannot hold U+0000: U+FFFD stands in for it, and a redelivery of the
-    same value is still the same value (no new history)."""
+    same value is still the same value (no new history); /metrics says it was forgiven."""
+    from prometheus_client import REGISTRY
+
+    def forgiven() -> float:
+        labels = {"service": "monitoring", "what": "nul_character"}
+        return REGISTRY.get_sample_value("csms_forgiven_total", labels) or 0.0
+
+    before = forgiven()
     await parts([part(station, [entry("Vendor\x00Thing", "Text", "a\x00b")])])
+    assert forgiven() > before
     stored = await actual(rows, station, "Vendor\ufffdThing", "Text")
     assert stored is not None and stored["value"] == "a\ufffdb"
     req = NotifyEventRequest.model_validate(

@@ -24,6 +24,7 @@ from typing import Any, cast
 import orjson
 import sqlalchemy as sa
 from csms_runtime.bulk import columns_of, recordset, rows_json
+from csms_runtime.metrics import FORGIVEN
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Column, Field, SQLModel, col, func, select
@@ -206,6 +207,7 @@ _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
 def _rows(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
     text = rows_json(rows, columns)
     if "\\u0000" in text:
+        FORGIVEN.labels("reporting", "nul_character").inc()
         text = _JSON_NUL.sub(lambda m: m.group(1) + "\\ufffd", text)
     return text
 

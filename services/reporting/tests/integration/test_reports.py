@@ -309,6 +309,10 @@ async def test_monitoring_report_counts_only_its_own_parts(session, station, bat
 
 
 async def test_odd_parts_are_stored_not_refused(session, station, batch):
+    from prometheus_client import REGISTRY
+
+    labels = {"service": "reporting", "what": "nul_character"}
+    forgiven = REGISTRY.get_sample_value("csms_forgiven_total", labels) or 0.0
     nul = part(13, 0, last=0, n=1)
     nul["reportData"][0]["variableAttribute"][0]["value"] = "a\u0000b\\u0000"
     naive = {**part(13, -1, last=0, n=1), "generatedAt": "2026-11-21T10:00:00"}
@@ -319,6 +323,7 @@ async def test_odd_parts_are_stored_not_refused(session, station, batch):
         ("call", station, "NotifyReport", no_data),
     )
     assert all(d.response is not None for d in done)
+    assert (REGISTRY.get_sample_value("csms_forgiven_total", labels) or 0.0) > forgiven
     assert orjson.loads(done[0].events[0].value)["data"] == nul["reportData"]
     assert ReportPart.from_bytes(done[2].events[0].value).data == []
     report = await store.get_report(session, station, 13)

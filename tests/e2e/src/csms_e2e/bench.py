@@ -1033,7 +1033,12 @@ async def run_load(
 
 # Histograms whose means split a call's latency: the router's CALL-in to reply-out, and the
 # service handler's own time (the rest of the router's figure is Kafka, both ways).
-SCRAPED = ("csms_router_station_call_seconds", "csms_handler_seconds")
+SCRAPED = (
+    "csms_router_station_call_seconds",
+    "csms_handler_seconds",
+    "csms_batch_seconds",
+    "csms_batch_records",
+)
 
 
 async def scrape(fleet: Fleet) -> dict[str, float]:

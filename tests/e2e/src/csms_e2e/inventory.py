@@ -138,7 +138,7 @@ async def run(fleet: Fleet, args: argparse.Namespace) -> dict[str, Any]:
         values = [x[key] for x in results if x[key] is not None]
         return {
             "max": max(values) if values else None,
-            "median": statistics.median(values) if values else None,
+            "median": round(statistics.median(values), 3) if values else None,
             "missing": len(results) - len(values),
         }
 

@@ -1,5 +1,6 @@
-"""The Prometheus alert rules in deploy/: valid for promtool, the same groups for compose and
-Kubernetes, and the security alerts fire (and stay quiet) as their unit tests say.
+"""What deploy/ declares: the Prometheus alert rules are valid for promtool, the same groups for
+compose and Kubernetes, and the security alerts fire (and stay quiet) as their unit tests say;
+every topic the CSMS uses has its Strimzi KafkaTopic.
 
 promtool comes with Debian's prometheus package; .ci/run installs it."""
 
@@ -42,3 +43,15 @@ def test_the_rule_files_are_valid_and_hold_the_same_groups(promtool, tmp_path):
 def test_security_alerts_fire_on_critical_events_and_bursts_only(promtool):
     out = run(promtool, "test", "rules", str(COMPOSE_RULES.with_suffix(".test.yml")))
     assert "SUCCESS" in out
+
+
+def test_every_topic_the_csms_uses_has_a_strimzi_kafka_topic():
+    from csms_runtime.topics import fixed_topics
+
+    manifests = DEPLOY / "k8s" / "overlays" / "production" / "strimzi-topics.yaml"
+    declared = {
+        doc["spec"]["topicName"]
+        for doc in yaml.safe_load_all(manifests.read_text())
+        if doc and doc.get("kind") == "KafkaTopic"
+    }
+    assert set(fixed_topics()) - declared == set()

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from csms_devstack.testing import migrated_database
 from csms_runtime import db
 from csms_runtime.calls import CallClient
-from csms_runtime.message_api import message_router
+from csms_runtime.message_api import Refused, message_router
 from fastapi import FastAPI
 from ocpp_schema.actions import Block
 
@@ -41,6 +41,15 @@ async def client(database_url):
     app.state.service = SimpleNamespace(engine=engine, name="configuration")
     app.state.calls = CallClient("configuration", db.make_sessionmaker(engine), engine, None)  # type: ignore[arg-type]
     app.include_router(message_router(Block.reporting, request_ids=("GetBaseReport",)))
+
+    async def no_evse_zero(payload, station_ids, engine_):
+        assert engine_ is engine and station_ids == ["CS-OFF"]
+        if payload["evseId"] == 0:
+            raise Refused("EvseZero", "not on EVSE 0", "evseId")
+
+    app.include_router(
+        message_router(Block.smartcharging, checks={"SetChargingProfile": no_evse_zero})
+    )
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://test"
     ) as c:
@@ -108,3 +117,36 @@ async def test_actions_not_named_keep_request_id_required(client):
     )
     assert r.status_code == 422
     assert r.json()["detail"][0]["loc"] == ["body", "requestId"]
+
+
+async def test_a_check_refuses_a_request_before_it_is_sent_or_logged(client):
+    c, engine = client
+    profile = {
+        "id": 1,
+        "stackLevel": 0,
+        "chargingProfilePurpose": "TxDefaultProfile",
+        "chargingProfileKind": "Absolute",
+        "chargingSchedule": [
+            {
+                "id": 1,
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 16}],
+            }
+        ],
+    }
+    before = len(await logged_requests(engine, "CS-OFF"))
+    r = await c.post(
+        "/ocpp/2.0.1/smartcharging/setChargingProfile?identifier=CS-OFF",
+        json={"evseId": 0, "chargingProfile": profile},
+    )
+    assert r.status_code == 422
+    assert r.json()["detail"] == [
+        {"loc": ["body", "evseId"], "msg": "not on EVSE 0", "type": "EvseZero"}
+    ]
+    assert len(await logged_requests(engine, "CS-OFF")) == before  # never sent
+    ok = await c.post(
+        "/ocpp/2.0.1/smartcharging/setChargingProfile?identifier=CS-OFF",
+        json={"evseId": 1, "chargingProfile": profile},
+    )
+    assert ok.status_code == 409  # offline: logged, not sent
+    assert len(await logged_requests(engine, "CS-OFF")) == before + 1

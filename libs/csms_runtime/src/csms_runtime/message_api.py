@@ -9,9 +9,14 @@ For the actions a service names in ``request_ids`` (GetBaseReport, GetLog, ...),
 ``requestId`` may be left out: the CSMS allocates one from the service's ``request_ids``
 sequence (``create_request_id_sequence`` in its migration), sends it, and returns it as
 ``requestId`` beside the results, so the operator can follow what the stations send under it.
+
+A service may also check a request against rules the schema cannot say (``checks``: action ->
+``async def check(payload, station_ids, engine)``), run after the schema and before anything
+is sent or logged: a check raises :class:`Refused` naming the rule and the field, and the
+operator gets a 422 with them; nothing reaches a station.
 """
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Annotated, Any
 
 import sqlalchemy as sa
@@ -60,6 +65,20 @@ class CallResultsOut(BaseModel):
         description="The requestId the CSMS allocated (when the body left it out)",
     )
     results: list[CallResultOut]
+
+
+class Refused(Exception):
+    """A request breaks a rule of the protocol (or of the CSMS) that its schema cannot express:
+    answered 422 with ``rule`` as the error type and ``field`` (dotted, in the body) as its
+    location, and never sent."""
+
+    def __init__(self, rule: str, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.rule, self.message, self.field = rule, message, field
+
+
+Check = Callable[[dict[str, Any], list[str], Any], Awaitable[None]]
+"""``async def check(payload, station_ids, engine)``: raise Refused to stop the call."""
 
 
 REQUEST_ID_SEQUENCE = "request_ids"
@@ -126,7 +145,7 @@ def _check_identifiers(identifiers: list[str]) -> None:
             )
 
 
-def _endpoint(action: str, allocate_request_id_: bool = False) -> Any:
+def _endpoint(action: str, allocate_request_id_: bool = False, check: Check | None = None) -> Any:
     model = request_model(action)
     if allocate_request_id_:
         model = _optional_request_id(model)
@@ -171,6 +190,20 @@ def _endpoint(action: str, allocate_request_id_: bool = False) -> Any:
                     }
                 ],
             ) from exc
+        if check is not None:
+            try:
+                await check(payload, identifier, request.app.state.service.engine)
+            except Refused as exc:
+                raise HTTPException(
+                    422,
+                    [
+                        {
+                            "loc": ["body", *filter(None, exc.field.split("."))],
+                            "msg": exc.message,
+                            "type": exc.rule,
+                        }
+                    ],
+                ) from exc
         client: CallClient = request.app.state.calls
         outcomes = await client.call_many(
             identifier, action, payload, timeout=timeout, callback_url=callbackUrl
@@ -186,15 +219,18 @@ def _endpoint(action: str, allocate_request_id_: bool = False) -> Any:
     return send
 
 
-def message_router(block: Block, request_ids: Iterable[str] = ()) -> APIRouter:
+def message_router(
+    block: Block, request_ids: Iterable[str] = (), checks: Mapping[str, Check] | None = None
+) -> APIRouter:
     allocating = set(request_ids)
+    checks = checks or {}
     router = APIRouter(
         prefix=f"/ocpp/2.0.1/{block.value}", tags=[f"{block.value}: messages to stations"]
     )
     for spec in actions_of(block, Direction.CSMS_TO_CS):
         router.add_api_route(
             f"/{spec.route_name}",
-            _endpoint(spec.name, spec.name in allocating),
+            _endpoint(spec.name, spec.name in allocating, checks.get(spec.name)),
             methods=["POST"],
             response_model=CallResultsOut,
             response_model_by_alias=True,

@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -204,6 +204,9 @@ class BlockService:
     request_ids: Sequence[str] = ()
     """CSMS->station actions whose ``requestId`` the message API allocates when left out
     (the service's migration creates the sequence: message_api.create_request_id_sequence)."""
+    call_checks: Mapping[str, Any] = field(default_factory=dict)
+    """CSMS->station action -> ``async def check(payload, station_ids, engine)`` run by the
+    message API before sending; it raises ``message_api.Refused`` (422 naming the rule)."""
 
     def __post_init__(self) -> None:
         self.name = self.block.value
@@ -784,7 +787,7 @@ def create_app(
     app.state.calls = service.calls
     app.include_router(health_router({"kafka": service.kafka_ok, "database": service.db_ok}))
     instrument_http(app, service.name)
-    app.include_router(message_router(service.block, service.request_ids))
+    app.include_router(message_router(service.block, service.request_ids, service.call_checks))
     app.include_router(calls_router())
     for r in data_routers:
         app.include_router(r)

@@ -1,0 +1,3 @@
+"""Side topics site load management follows."""
+
+SUBSCRIPTIONS: list = []

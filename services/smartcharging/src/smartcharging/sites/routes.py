@@ -1,0 +1,3 @@
+"""The handler rows of site load management."""
+
+SITE_ROUTES: list = []

@@ -1,0 +1,3 @@
+"""Background tasks of site load management."""
+
+TASKS: list = []

@@ -95,7 +95,10 @@ class Station(ChargePoint):
     transaction carrying the remoteStartId (``remote_started`` maps remoteStartId to the
     transaction id), as a real station does. It has a small device model (``device_model``):
     it reports it in NotifyReport parts after an accepted GetBaseReport, answers GetVariables
-    and SetVariables from it, and accepts variable monitors (``monitors``).
+    and SetVariables from it, and accepts variable monitors (``monitors``). It holds the
+    charging profiles it accepted (``charging_profiles``: id -> (evse id, profile)) and logs
+    every SetChargingProfile with the time it answered (``profile_log``: (time.monotonic(),
+    evse id, profile, status)), so a test can rebuild what was accepted at every moment.
     """
 
     reset_mode = "accept"  # accept | reject | callerror | silent
@@ -108,6 +111,8 @@ class Station(ChargePoint):
         self.remote_started: dict[int, str] = {}
         self.device_model: dict[VarKey, str] = dict(DEVICE_MODEL)
         self.monitors: dict[int, dict[str, Any]] = {}
+        self.charging_profiles: dict[int, tuple[int, dict[str, Any]]] = {}
+        self.profile_log: list[tuple[float, int, dict[str, Any], str]] = []
         self.background: set[asyncio.Task[Any]] = set()
 
     def _answer(self, action: str, kwargs: dict[str, Any], default: str = "Accepted") -> str:
@@ -330,6 +335,117 @@ class Station(ChargePoint):
                 )
 
         self._later(send())
+
+    # ---- smart charging ------------------------------------------------------------------
+
+    def accepted_limit(self, evse_id: int) -> float | None:
+        """The lowest first-period limit among the profiles held for ``evse_id``."""
+        limits = [
+            p["charging_schedule"][0]["charging_schedule_period"][0]["limit"]
+            for e, p in self.charging_profiles.values()
+            if e == evse_id
+        ]
+        return min(limits) if limits else None
+
+    @on(Action.set_charging_profile)
+    async def on_set_charging_profile(
+        self, evse_id: int, charging_profile: dict[str, Any], **kwargs: Any
+    ) -> call_result.SetChargingProfile:
+        status = self._answer(
+            "SetChargingProfile", {"evse_id": evse_id, "charging_profile": charging_profile}
+        )
+        if status == "Accepted":
+            self.charging_profiles[charging_profile["id"]] = (evse_id, charging_profile)
+        self.profile_log.append((time.monotonic(), evse_id, charging_profile, status))
+        return call_result.SetChargingProfile(status=status)
+
+    @on(Action.clear_charging_profile)
+    async def on_clear_charging_profile(self, **kwargs: Any) -> call_result.ClearChargingProfile:
+        self.received.append(("ClearChargingProfile", kwargs))
+        wanted = kwargs.get("charging_profile_id")
+        criteria = kwargs.get("charging_profile_criteria") or {}
+
+        def matches(pid: int, evse: int, p: dict[str, Any]) -> bool:
+            if wanted is not None:
+                return pid == wanted
+            return all(
+                criteria.get(k) is None or criteria[k] == v
+                for k, v in (
+                    ("evse_id", evse),
+                    ("charging_profile_purpose", p["charging_profile_purpose"]),
+                    ("stack_level", p["stack_level"]),
+                )
+            )
+
+        gone = [pid for pid, (e, p) in self.charging_profiles.items() if matches(pid, e, p)]
+        for pid in gone:
+            del self.charging_profiles[pid]
+        return call_result.ClearChargingProfile(status="Accepted" if gone else "Unknown")
+
+    def _profiles_asked(self, evse_id: int | None, criteria: dict[str, Any]) -> dict[int, list]:
+        by_evse: dict[int, list] = {}
+        ids = criteria.get("charging_profile_id")
+        for pid, (e, p) in self.charging_profiles.items():
+            if evse_id is not None and e != evse_id:
+                continue
+            if ids and pid not in ids:
+                continue
+            purpose, level = criteria.get("charging_profile_purpose"), criteria.get("stack_level")
+            if purpose is not None and p["charging_profile_purpose"] != purpose:
+                continue
+            if level is not None and p["stack_level"] != level:
+                continue
+            by_evse.setdefault(e, []).append(p)
+        return by_evse
+
+    @on(Action.get_charging_profiles)
+    async def on_get_charging_profiles(
+        self, request_id: int, charging_profile: dict[str, Any], **kwargs: Any
+    ) -> call_result.GetChargingProfiles:
+        self.received.append(("GetChargingProfiles", {"request_id": request_id, **kwargs}))
+        found = self._profiles_asked(kwargs.get("evse_id"), charging_profile)
+        return call_result.GetChargingProfiles(status="Accepted" if found else "NoProfiles")
+
+    @after(Action.get_charging_profiles)
+    async def report_charging_profiles(
+        self, request_id: int, charging_profile: dict[str, Any], **kwargs: Any
+    ) -> None:
+        found = self._profiles_asked(kwargs.get("evse_id"), charging_profile)
+
+        async def send() -> None:
+            items = sorted(found.items())
+            for n, (evse, profiles) in enumerate(items):
+                await self.call(
+                    call.ReportChargingProfiles(
+                        request_id=request_id,
+                        charging_limit_source="CSO",
+                        charging_profile=profiles,
+                        evse_id=evse,
+                        tbc=n < len(items) - 1,
+                    )
+                )
+
+        if found:
+            self._later(send())
+
+    @on(Action.get_composite_schedule)
+    async def on_get_composite_schedule(
+        self, duration: int, evse_id: int, **kwargs: Any
+    ) -> call_result.GetCompositeSchedule:
+        self.received.append(("GetCompositeSchedule", {"duration": duration, "evse_id": evse_id}))
+        limit = self.accepted_limit(evse_id)
+        return call_result.GetCompositeSchedule(
+            status="Accepted",
+            schedule={
+                "evse_id": evse_id,
+                "duration": duration,
+                "schedule_start": now_iso(),
+                "charging_rate_unit": kwargs.get("charging_rate_unit") or "A",
+                "charging_schedule_period": [
+                    {"start_period": 0, "limit": 32.0 if limit is None else limit}
+                ],
+            },
+        )
 
 
 @asynccontextmanager

@@ -4,10 +4,44 @@ The charging-profile rows are here; site load management's (NotifyEVChargingNeed
 from ``smartcharging.sites.routes``.
 """
 
-from csms_runtime.handlers import RouteTable
+from csms_runtime.handlers import RouteTable, answered, route
 
+from smartcharging.handlers.clear_charging_profile import clear_charging_profile_answered
+from smartcharging.handlers.cleared_charging_limit import cleared_charging_limit
+from smartcharging.handlers.get_charging_profiles import (
+    get_charging_profiles_answered,
+    get_charging_profiles_failed,
+)
+from smartcharging.handlers.get_composite_schedule import (
+    get_composite_schedule_answered,
+    get_composite_schedule_failed,
+)
+from smartcharging.handlers.notify_charging_limit import notify_charging_limit
+from smartcharging.handlers.notify_ev_charging_schedule import notify_ev_charging_schedule
+from smartcharging.handlers.report_charging_profiles import report_charging_profiles
+from smartcharging.handlers.set_charging_profile import (
+    set_charging_profile_answered,
+    set_charging_profile_failed,
+)
 from smartcharging.sites.routes import SITE_ROUTES
 
-PROFILE_ROUTES: list = []
+PROFILE_ROUTES: list = [
+    route("ReportChargingProfiles", report_charging_profiles),
+    route("NotifyChargingLimit", notify_charging_limit),
+    route("ClearedChargingLimit", cleared_charging_limit),
+    route("NotifyEVChargingSchedule", notify_ev_charging_schedule),
+    answered(
+        "SetChargingProfile", set_charging_profile_answered, errors=set_charging_profile_failed
+    ),
+    answered("ClearChargingProfile", clear_charging_profile_answered),
+    answered(
+        "GetChargingProfiles", get_charging_profiles_answered, errors=get_charging_profiles_failed
+    ),
+    answered(
+        "GetCompositeSchedule",
+        get_composite_schedule_answered,
+        errors=get_composite_schedule_failed,
+    ),
+]
 
 ROUTES = RouteTable([*PROFILE_ROUTES, *SITE_ROUTES])

@@ -40,6 +40,47 @@ def migrated_database(services: list[str], prefix: str = "csms_it") -> Iterator[
         stack.stop()
 
 
+def database_fixtures(
+    services: list[str], schema: str, *, prefix: str = "csms_it", engine_scope: str = "function"
+) -> tuple[Any, ...]:
+    """The pytest fixtures every service's integration tests start from, for its conftest:
+
+        database_url, engine, sessionmaker, session, station = database_fixtures(
+            ["evdriver", "transactions"], "evdriver")
+
+    ``database_url`` (session scope): a new database migrated with ``services``' migrations;
+    ``engine`` (``engine_scope``) and ``sessionmaker`` over it with ``schema`` first on the
+    search path; ``session``: one AsyncSession per test; ``station``: a fresh station id."""
+    import pytest
+    from csms_runtime import db
+
+    @pytest.fixture(scope="session")
+    def database_url() -> Iterator[str]:
+        with migrated_database(services, prefix=prefix) as url:
+            yield url
+
+    @pytest.fixture(scope=engine_scope)
+    async def engine(database_url: str) -> AsyncIterator[Any]:
+        eng = db.make_engine(database_url, schema=schema)
+        yield eng
+        await eng.dispose()
+
+    @pytest.fixture(scope=engine_scope)
+    def sessionmaker(engine: Any) -> Any:
+        return db.make_sessionmaker(engine)
+
+    @pytest.fixture
+    async def session(sessionmaker: Any) -> AsyncIterator[Any]:
+        async with sessionmaker() as s:
+            yield s
+
+    @pytest.fixture
+    def station() -> str:
+        return f"IT-{uuid.uuid4().hex[:8]}"
+
+    return database_url, engine, sessionmaker, session, station
+
+
 @asynccontextmanager
 async def data_api_client(router: APIRouter, sessionmaker: Any) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client on an app with only ``router`` (a service's data API) and a session

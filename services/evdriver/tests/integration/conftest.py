@@ -3,14 +3,11 @@ transactions: idtokens.py reads transactions.transactions), and the handlers dri
 the route table in the runtime's unit of work (``csms_runtime.uow.unit_of_work`` over
 ``store.ports``, preloaded for the records as a consumed batch is)."""
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from csms_devstack.testing import migrated_database
-from csms_runtime import db
+from csms_devstack.testing import database_fixtures
 from csms_runtime.clock import FixedClock
 from csms_runtime.handlers import StationRef, call_handler, unpack
 from csms_runtime.service import Subscription
@@ -23,34 +20,9 @@ from evdriver.settings import Settings
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    # idtokens.py also reads transactions.transactions (ConcurrentTx)
-    with migrated_database(["evdriver", "transactions"]) as url:
-        yield url
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = db.make_engine(database_url, schema="evdriver")
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def sessionmaker(engine):
-    return db.make_sessionmaker(engine)
-
-
-@pytest.fixture
-async def session(sessionmaker) -> AsyncIterator:
-    async with sessionmaker() as s:
-        yield s
-
-
-@pytest.fixture
-def station() -> str:
-    return f"IT-{uuid.uuid4().hex[:8]}"
+database_url, engine, sessionmaker, session, station = database_fixtures(
+    ["evdriver", "transactions"], "evdriver"
+)
 
 
 def runtime_ports(ports: dict[str, Any], station_id: str, now: datetime) -> dict[str, Any]:

@@ -3,15 +3,12 @@ the handlers driven in the runtime's unit of work (``csms_devstack.testing.handl
 ``handle_batch`` over ``store.ports``, preloaded as a consumed batch is); report parts go
 through the side subscription as app.py wires it."""
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from csms_devstack.testing import migrated_database
-from csms_runtime import db
+from csms_devstack.testing import database_fixtures
 from csms_runtime.devicemodel import ReportPart
 from csms_runtime.handlers import StationRef
 from csms_runtime.uow import Work, unit_of_work
@@ -21,33 +18,9 @@ from monitoring.app import REPORT_PARTS
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    with migrated_database(["monitoring"]) as url:
-        yield url
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = db.make_engine(database_url, schema="monitoring")
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def sessionmaker(engine):
-    return db.make_sessionmaker(engine)
-
-
-@pytest.fixture
-async def session(sessionmaker) -> AsyncIterator:
-    async with sessionmaker() as s:
-        yield s
-
-
-@pytest.fixture
-def station() -> str:
-    return f"IT-{uuid.uuid4().hex[:8]}"
+database_url, engine, sessionmaker, session, station = database_fixtures(
+    ["monitoring"], "monitoring"
+)
 
 
 @pytest.fixture

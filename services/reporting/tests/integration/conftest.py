@@ -3,14 +3,11 @@ station registry the message API reads, and reporting), and the handlers driven 
 runtime's unit of work over ``store.ports`` (``csms_devstack.testing.handle`` /
 ``handle_batch``, preloaded for the records as a consumed batch is)."""
 
-import uuid
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from csms_devstack.testing import migrated_database
-from csms_runtime import db
+from csms_devstack.testing import database_fixtures
 from csms_runtime.clock import FixedClock
 from csms_runtime.handlers import (
     Handled,
@@ -27,33 +24,9 @@ from reporting.settings import Settings
 T0 = datetime(2026, 11, 21, 10, 0, tzinfo=UTC)
 
 
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    with migrated_database(["configuration", "reporting"]) as url:
-        yield url
-
-
-@pytest.fixture
-async def engine(database_url):
-    engine = db.make_engine(database_url, schema="reporting")
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-def sessionmaker(engine):
-    return db.make_sessionmaker(engine)
-
-
-@pytest.fixture
-async def session(sessionmaker) -> AsyncIterator:
-    async with sessionmaker() as s:
-        yield s
-
-
-@pytest.fixture
-def station() -> str:
-    return f"IT-{uuid.uuid4().hex[:8]}"
+database_url, engine, sessionmaker, session, station = database_fixtures(
+    ["configuration", "reporting"], "reporting"
+)
 
 
 # --- one consumed batch of mixed records, as the runtime runs it ---------------------------

@@ -2,70 +2,25 @@
 (csms_runtime.idtokens reads evdriver.id_tokens) and monitoring (CostUpdated reads its device
 model, csms_runtime.devicemodel)."""
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import psycopg
 import pytest
 import sqlalchemy as sa
-from csms_devstack.testing import handle_batch, migrated_database
-from csms_runtime import db
+from csms_devstack.testing import database_fixtures, handle_batch
 from csms_runtime.clock import FixedClock
 from ocpp_schema.v201 import TransactionEventRequest
-from sqlalchemy.engine import make_url
 from transactions import store
 from transactions.handlers.transaction_event import transaction_event
 from transactions.settings import Settings
 
-# The device-model tables as the contract names them, for a checkout whose monitoring
-# migrations do not create them yet (before services/monitoring/migrations/versions/0002_*);
-# once they do, these statements change nothing and the tests run on the real tables.
-DEVICE_MODEL_DDL = [
-    "create schema if not exists monitoring",
-    "create table if not exists monitoring.variables ("
-    " id bigserial primary key, station_id varchar(48), component_name varchar(50),"
-    " component_instance varchar(50) not null default '', evse_id int not null default 0,"
-    " connector_id int not null default 0, variable_name varchar(50),"
-    " variable_instance varchar(50) not null default '',"
-    " unique (station_id, component_name, component_instance, evse_id, connector_id,"
-    " variable_name, variable_instance))",
-    "create table if not exists monitoring.variable_attributes ("
-    " variable_id bigint references monitoring.variables (id), type varchar(8), value text,"
-    " mutability varchar(16), persistent boolean, constant boolean, source varchar(24),"
-    " request_id int, learned_at timestamptz not null, primary key (variable_id, type))",
-]
-
-
-@pytest.fixture(scope="session")
-def database_url() -> Iterator[str]:
-    with migrated_database(["evdriver", "transactions", "monitoring"], prefix="csms_tx") as url:
-        with psycopg.connect(
-            make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
-            autocommit=True,
-        ) as conn:
-            for ddl in DEVICE_MODEL_DDL:
-                conn.execute(ddl)
-        yield url
-
-
-@pytest.fixture(scope="session")
-async def engine(database_url):
-    engine = db.make_engine(database_url, schema="transactions")
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture(scope="session")
-def sessionmaker(engine):
-    return db.make_sessionmaker(engine)
-
-
-@pytest.fixture
-async def session(sessionmaker) -> AsyncIterator:
-    async with sessionmaker() as s:
-        yield s
+database_url, engine, sessionmaker, session, station = database_fixtures(
+    ["evdriver", "transactions", "monitoring"],
+    "transactions",
+    prefix="csms_tx",
+    engine_scope="session",
+)
 
 
 class FakePublisher:

@@ -367,15 +367,20 @@ async def expected_composite_schedule(
     tx = await store.active_transaction(session, station_id, evse_id) if evse_id else None
     profiles = await store.station_profiles(session, station_id, evses)
     limits = await store.station_limits(session, station_id, evses)
-    c = composite(
-        profiles,
-        limits,
-        evse_id=evse_id,
-        start=begin,
-        duration=duration,
-        unit=charging_rate_unit,
-        transaction_id=tx,
-    )
+    try:
+        c = composite(
+            profiles,
+            limits,
+            evse_id=evse_id,
+            start=begin,
+            duration=duration,
+            unit=charging_rate_unit,
+            transaction_id=tx,
+        )
+    except ValueError as exc:
+        raise HTTPException(
+            422, [{"loc": ["query", "start"], "msg": str(exc), "type": "value_error"}]
+        ) from exc
     return ExpectedCompositeOut(
         evse_id=c.evse_id,
         duration=c.duration,

@@ -62,6 +62,14 @@ def _dt(v: Any) -> datetime | None:
     return d.replace(tzinfo=UTC) if d.tzinfo is None else d
 
 
+def _shift(t: datetime, by: timedelta) -> datetime | None:
+    """``t + by``, or None beyond the calendar (a station may send year 9999)."""
+    try:
+        return t + by
+    except OverflowError:
+        return None
+
+
 @dataclass(frozen=True, slots=True)
 class Limit:
     value: float
@@ -93,7 +101,9 @@ class Schedule:
     """The periods' startPeriods (for bisecting)."""
 
     @classmethod
-    def of(cls, schedule: dict[str, Any] | Any, kind: str, recurrency: str | None = None):  # type: ignore[no-untyped-def]
+    def of(
+        cls, schedule: dict[str, Any] | Any, kind: str, recurrency: str | None = None
+    ) -> Schedule:
         """From a chargingSchedule JSON (camelCase) or a generated ChargingScheduleType."""
         if not isinstance(schedule, dict):
             schedule = schedule.model_dump(by_alias=True, exclude_none=True)
@@ -148,8 +158,8 @@ class Schedule:
         if cycle is not None and hi > origin:
             first = max(0, math.floor((lo - origin) / cycle))
             last = math.ceil((hi - origin) / cycle)
-            starts = [origin + cycle * k for k in range(first, last + 1)]
-        return {s + o for s in starts for o in offsets if lo < s + o < hi}
+            starts = [t for k in range(first, last + 1) if (t := _shift(origin, cycle * k))]
+        return {t for s in starts for o in offsets if (t := _shift(s, o)) and lo < t < hi}
 
 
 @dataclass(frozen=True, slots=True)
@@ -318,10 +328,13 @@ def composite(
     transaction_id: str | None = None,
     transaction_start: datetime | None = None,
 ) -> Composite:
-    """The expected composite schedule of ``evse_id`` over [start, start + duration)."""
+    """The expected composite schedule of ``evse_id`` over [start, start + duration);
+    ValueError when that reaches beyond the calendar."""
     start = _dt(start) or start
     duration = max(0, min(duration, MAX_DURATION))
-    end = start + timedelta(seconds=duration)
+    end = _shift(start, timedelta(seconds=duration))
+    if end is None:
+        raise ValueError("the schedule would end after the year 9999")
     tx_anchor = _dt(transaction_start) or start
     layers = profile_layers(profiles, evse_id, transaction_id) + limit_layers(limits, evse_id)
     points = {start}

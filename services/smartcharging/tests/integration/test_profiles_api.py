@@ -153,6 +153,10 @@ async def test_bad_queries_name_the_field(profiles_client, station):
         expected, params={"evseId": 1, "duration": 60, "chargingRateUnit": "kW"}
     )
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "chargingRateUnit"]
+    r = await profiles_client.get(
+        expected, params={"evseId": 1, "duration": 3600, "start": "9999-12-31T23:59:00Z"}
+    )
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "start"]
     r = await profiles_client.get(expected, params={"duration": 60})
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "evseId"]
 

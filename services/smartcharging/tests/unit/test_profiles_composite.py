@@ -258,3 +258,19 @@ def test_limits_now_of_a_notified_limit():
     assert limits_now([a, w, later], T0) == (32.0, 7000.0)
     assert limits_now([later], T0) == (None, None)
     assert limits_now([], T0) == (None, None)
+
+
+def test_dates_at_the_end_of_the_calendar_do_not_break_it():
+    import pytest
+
+    last = datetime(9999, 12, 31, 23, 59, 0, tzinfo=UTC)
+    edge = profile(1, [(0, 16.0), (3600, 8.0)], start=last, duration=7200)
+    weekly = profile(2, [(0, 10.0)], kind="Recurring", recurrency="Weekly", start=last)
+    assert periods([edge, weekly]) == [(0, None)]
+    assert periods([edge], start=last - timedelta(seconds=60), duration=90) == [
+        (0, None),
+        (60, 16.0),
+    ]
+    with pytest.raises(ValueError):
+        composite([edge], [], evse_id=1, start=last, duration=3600)
+    assert limits_now(edge.schedules, last) == (16.0, None)

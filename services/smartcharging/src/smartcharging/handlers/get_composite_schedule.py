@@ -13,7 +13,9 @@ from smartcharging.handlers._answers import info
 from smartcharging.ports import CompositeAnswer, CompositeSchedules
 
 
-def _asked(req: GetCompositeScheduleRequest, station: StationRef, at: datetime, **kw: Any):  # type: ignore[no-untyped-def]
+def _asked(
+    req: GetCompositeScheduleRequest, station: StationRef, at: datetime, **kw: Any
+) -> CompositeAnswer:
     unit = req.charging_rate_unit
     return CompositeAnswer(
         station_id=station.id,

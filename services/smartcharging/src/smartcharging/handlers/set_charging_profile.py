@@ -14,7 +14,9 @@ from smartcharging.handlers._answers import info
 from smartcharging.ports import AcceptedProfile, ChargingProfiles, ProfileResult
 
 
-def _result(req: SetChargingProfileRequest, station: StationRef, at: datetime, **kw: Any):  # type: ignore[no-untyped-def]
+def _result(
+    req: SetChargingProfileRequest, station: StationRef, at: datetime, **kw: Any
+) -> ProfileResult:
     p = req.charging_profile
     return ProfileResult(
         station_id=station.id,

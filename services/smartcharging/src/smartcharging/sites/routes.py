@@ -1,3 +1,7 @@
 """The handler rows of site load management."""
 
-SITE_ROUTES: list = []
+from csms_runtime.handlers import Route, route
+
+from smartcharging.handlers.notify_ev_charging_needs import notify_ev_charging_needs
+
+SITE_ROUTES: list[Route] = [route("NotifyEVChargingNeeds", notify_ev_charging_needs)]

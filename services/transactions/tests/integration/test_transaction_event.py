@@ -106,6 +106,9 @@ async def test_whole_session_in_order(make_event, send, tx_row, publisher, tarif
     first, last = (orjson.loads(publisher.emitted[i][2]) for i in (0, 4))
     assert publisher.emitted[4][3] == {"type": "TransactionEnded", "station_id": sid}
     assert first["type"] == "TransactionStarted" and first["reservationId"] == 3
+    # the 7.2 kW sample of seqNo 2, in W; events without a power sample carry null
+    powers = [orjson.loads(e[2])["powerW"] for e in publisher.emitted]
+    assert powers == [None, None, 7200.0, None, None]
     assert last == {
         "type": "TransactionEnded",
         "stationId": sid,
@@ -123,6 +126,7 @@ async def test_whole_session_in_order(make_event, send, tx_row, publisher, tarif
         "chargingState": "Idle",
         "stoppedReason": "EVDisconnected",
         "energyWh": 6000.0,
+        "powerW": None,
         "totalCost": 4.25,
         "currency": "EUR",
         "startedAt": T0.isoformat(),

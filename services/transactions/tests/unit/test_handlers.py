@@ -16,7 +16,7 @@ from ocpp_schema.v201 import (
 )
 from transactions.handlers.meter_values import meter_values
 from transactions.handlers.status_notification import status_notification
-from transactions.handlers.transaction_event import transaction_event
+from transactions.handlers.transaction_event import power_w, transaction_event
 from transactions.ports import (
     InMemoryMeters,
     InMemoryStatuses,
@@ -141,3 +141,63 @@ async def test_meter_values_and_statuses():
         )
     assert statuses.latest[("CS-1", 1, 1)] == ("Occupied", T0 + 5 * M)
     assert len(statuses.history) == 2
+
+
+def test_power_w_is_the_latest_power_sample_in_watts():
+    def mvs(*entries):
+        return TransactionEventRequest.model_validate(
+            {
+                "eventType": "Updated",
+                "timestamp": T0.isoformat(),
+                "triggerReason": "MeterValuePeriodic",
+                "seqNo": 1,
+                "transactionInfo": {"transactionId": "TX-1"},
+                "meterValue": [
+                    {"timestamp": (T0 + m * M).isoformat(), "sampledValue": svs}
+                    for m, svs in entries
+                ],
+            }
+        ).meter_value
+
+    power = "Power.Active.Import"
+    assert power_w(None) is None
+    assert power_w(mvs((0, [{"value": 1000}]))) is None  # an energy register only
+    assert (
+        power_w(mvs((0, [{"value": 7.2, "measurand": power, "unitOfMeasure": {"unit": "kW"}}])))
+        == 7200.0
+    )
+    # the latest meterValue wins, whatever its place in the message
+    latest = mvs(
+        (5, [{"value": 3000, "measurand": power}]),
+        (1, [{"value": 9000, "measurand": power}]),
+    )
+    assert power_w(latest) == 3000.0
+    # per-phase samples add up when there is no overall one; the overall one wins
+    phases = [
+        {"value": 2300, "measurand": power, "phase": p, "unitOfMeasure": {"unit": "W"}}
+        for p in ("L1", "L2", "L3")
+    ]
+    assert power_w(mvs((0, phases))) == 6900.0
+    assert power_w(mvs((0, [*phases, {"value": 7000, "measurand": power}]))) == 7000.0
+    # a multiplier, and a unit that is not power, left out
+    assert (
+        power_w(
+            mvs(
+                (
+                    0,
+                    [
+                        {
+                            "value": 11,
+                            "measurand": power,
+                            "unitOfMeasure": {"unit": "W", "multiplier": 3},
+                        }
+                    ],
+                )
+            )
+        )
+        == 11000.0
+    )
+    assert (
+        power_w(mvs((0, [{"value": 5, "measurand": power, "unitOfMeasure": {"unit": "A"}}])))
+        is None
+    )

@@ -95,6 +95,44 @@ def _apply(
     return values
 
 
+POWER = "Power.Active.Import"
+_W_FACTOR = {None: 1.0, "W": 1.0, "kW": 1000.0}
+
+
+def power_w(meter_values: Any) -> float | None:
+    """The latest Power.Active.Import of an event's meter values in W (None without one).
+
+    Of the latest meterValue (by timestamp; ties: the later in the message) that has one:
+    the overall sample (no phase), else the sum of its per-phase samples. Samples in units
+    other than W and kW are left out."""
+    best: tuple[datetime, int, float] | None = None
+    for i, mv in enumerate(meter_values or ()):
+        total: float | None = None
+        phases = 0.0
+        has_phases = False
+        for sv in mv.sampled_value:
+            if sv.measurand is None or str(sv.measurand) != POWER:
+                continue
+            uom = sv.unit_of_measure
+            factor = _W_FACTOR.get(uom.unit if uom else None)
+            if factor is None:
+                continue
+            watts = float(sv.value) * factor * 10.0 ** ((uom.multiplier if uom else 0) or 0)
+            if sv.phase is None:
+                total = watts
+            else:
+                phases += watts
+                has_phases = True
+        if total is None and has_phases:
+            total = phases
+        if total is None:
+            continue
+        at = meters.utc(mv.timestamp)
+        if best is None or (at, i) >= best[:2]:
+            best = (at, i, total)
+    return None if best is None else best[2]
+
+
 def _num(v: Decimal | None) -> float | None:
     return None if v is None else float(v)
 
@@ -104,7 +142,9 @@ def _iso(v: datetime | None) -> str | None:
 
 
 def domain_event(req: TransactionEventRequest, row: dict[str, Any], station_id: str) -> bytes:
-    """The message for csms.events.transactions (evdriver reads reservationId from it)."""
+    """The message for csms.events.transactions (evdriver reads reservationId from it; site
+    load management in smartcharging the session's state and ``powerW``, the latest
+    Power.Active.Import of this event's meter values in W, or null)."""
     event_type = str(req.event_type)
     token = (
         {"idToken": row["id_token"], "type": row["id_token_type"]}
@@ -129,6 +169,7 @@ def domain_event(req: TransactionEventRequest, row: dict[str, Any], station_id: 
             "chargingState": row["charging_state"],
             "stoppedReason": row["stopped_reason"],
             "energyWh": _num(row["energy_wh"]),
+            "powerW": power_w(req.meter_value),
             "totalCost": _num(row["total_cost"]),
             "currency": row["currency"],
             "startedAt": _iso(row["started_at"]),

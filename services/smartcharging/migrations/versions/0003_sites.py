@@ -98,10 +98,11 @@ def upgrade() -> None:
         # the limits: the allocator's target, what the station accepted, what is in flight
         sa.Column("target_a", sa.Float(53)),
         sa.Column("target_at", ts),
-        sa.Column("accepted_a", sa.Float(53)),
-        sa.Column("accepted_kind", sa.String(20)),
+        sa.Column("accepted_a", sa.Float(53)),  # TxProfile, of transaction accepted_tx
         sa.Column("accepted_tx", sa.String(36)),
         sa.Column("accepted_at", ts),
+        sa.Column("default_a", sa.Float(53)),  # TxDefaultProfile (outlives sessions)
+        sa.Column("default_at", ts),
         sa.Column("pending_a", sa.Float(53)),
         sa.Column("pending_kind", sa.String(20)),
         sa.Column("pending_tx", sa.String(36)),

@@ -23,7 +23,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from pydantic import Field, field_validator
 
 from smartcharging.sites import store
-from smartcharging.sites.plan import DEFAULT, TX, counted, fixed, held, in_flight
+from smartcharging.sites.plan import counted, fixed, held, in_flight
 
 SiteId = Annotated[str, Path(alias="siteId", min_length=1, max_length=64)]
 Offset = Annotated[int, Query(ge=0)]
@@ -116,8 +116,11 @@ class EvseAllocation(ApiModel):
     active: bool
     power_w: float | None
     target_amps: float | None
-    accepted_amps: float | None = Field(description="Held by the station for this session")
-    accepted_kind: str | None
+    accepted_amps: float | None = Field(
+        description="The limit the station holds for this session (its TxProfile, else the "
+        "EVSE's TxDefaultProfile)"
+    )
+    default_amps: float | None = Field(description="The EVSE's TxDefaultProfile, if any")
     pending_amps: float | None
     counted_amps: float
     fixed: bool = Field(description="Offline or refusing: counted and not adjusted")
@@ -159,7 +162,13 @@ router = APIRouter(prefix="/data/smartcharging", tags=["smartcharging: sites"])
 def _refuse(field: str, message: str, rule: str = "value_error") -> HTTPException:
     return HTTPException(
         422,
-        [{"loc": ["body", *filter(None, field.split("."))], "msg": message, "type": rule}],
+        [
+            {
+                "loc": ["body", *(int(p) if p.isdigit() else p for p in field.split(".") if p)],
+                "msg": message,
+                "type": rule,
+            }
+        ],
     )
 
 
@@ -326,7 +335,7 @@ async def get_allocation(site_id: SiteId, session: SessionDep) -> AllocationOut:
                 power_w=e.power_w if active else None,
                 target_amps=e.target_a if active else None,
                 accepted_amps=held(e) if active else None,
-                accepted_kind=e.accepted_kind if e.accepted_kind in (TX, DEFAULT) else None,
+                default_amps=e.default_a,
                 pending_amps=in_flight(e) if active else None,
                 counted_amps=amps,
                 fixed=active and fixed(e, now),

@@ -53,23 +53,12 @@ def _set(figures: dict[tuple[str, str], tuple[float, float, float, float, float,
 
 def observe_tables(nodes: Sequence[Any], evses: Iterable[Any]) -> None:
     """Every site's figures from ``store.metric_rows``; sites gone are dropped."""
-    from smartcharging.sites.plan import DEFAULT, TX
+    from smartcharging.sites.plan import counted as counted_of
 
     parent = {n.id: n.parent_id for n in nodes}
     sums: dict[str, list[float]] = {n.id: [0.0, 0.0, 0.0, 0.0] for n in nodes}
     for e in evses:
-        held = None
-        if e.accepted_a is not None and (
-            e.accepted_kind == DEFAULT
-            or (e.accepted_kind == TX and e.accepted_tx == e.transaction_id)
-        ):
-            held = e.accepted_a
-        pending = None
-        if e.pending_a is not None and (
-            e.pending_kind == DEFAULT or (e.pending_kind == TX and e.pending_tx == e.transaction_id)
-        ):
-            pending = e.pending_a
-        counted = max(e.max_amps if held is None else held, pending or 0.0)
+        counted, _ = counted_of(e)
         nid, seen = e.site_id, set()
         while nid is not None and nid in sums and nid not in seen:
             seen.add(nid)

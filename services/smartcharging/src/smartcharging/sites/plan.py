@@ -20,6 +20,7 @@ import math
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from smartcharging.sites.allocator import Allocation, Demand, Node, allocate
 from smartcharging.sites.limits import amps_of_watts, limit_in_force
@@ -32,16 +33,19 @@ STATION_NODE = "station:"
 """Prefix of the virtual node a whole-station external limit becomes."""
 
 
-def held(e: EvseRow) -> float | None:
-    """The limit the station holds for the EVSE's current session, if known."""
-    if e.accepted_a is None:
-        return None
-    if e.accepted_kind == DEFAULT or (e.accepted_kind == TX and e.accepted_tx == e.transaction_id):
-        return e.accepted_a
-    return None
+def held(e: Any) -> float | None:
+    """The limit the station holds for the EVSE's current session, if known: its TxProfile
+    for this transaction, which overrides the EVSE's TxDefaultProfile, else the latter."""
+    if e.accepted_a is not None and e.accepted_tx == e.transaction_id:
+        return float(e.accepted_a)
+    return None if e.default_a is None else float(e.default_a)
 
 
-def in_flight(e: EvseRow) -> float | None:
+def holds_tx_profile(e: Any) -> bool:
+    return e.accepted_a is not None and e.accepted_tx == e.transaction_id
+
+
+def in_flight(e: Any) -> float | None:
     """A limit sent for the current session and not answered (the station may hold it)."""
     if e.pending_a is None:
         return None
@@ -50,7 +54,7 @@ def in_flight(e: EvseRow) -> float | None:
     return None
 
 
-def counted(e: EvseRow) -> tuple[float, bool]:
+def counted(e: Any) -> tuple[float, bool]:
     """What the EVSE's session is counted at, and whether a limit of it is known."""
     if not (e.active and e.transaction_id):
         return 0.0, True
@@ -61,8 +65,14 @@ def counted(e: EvseRow) -> tuple[float, bool]:
 
 
 def fixed(e: EvseRow, now: datetime) -> bool:
-    """Not adjusted this round: the station is offline, or refused its limit lately."""
-    return e.online is False or (e.refused_until is not None and e.refused_until > now)
+    """Not adjusted this round: the station is offline, or refused its limit lately, or it
+    takes only TxDefaultProfiles now but holds a TxProfile of this session (which overrides
+    any TxDefaultProfile it could be sent)."""
+    return (
+        e.online is False
+        or (e.refused_until is not None and e.refused_until > now)
+        or (e.tx_profile_refused and holds_tx_profile(e))
+    )
 
 
 @dataclass(slots=True)

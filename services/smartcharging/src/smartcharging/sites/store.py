@@ -106,14 +106,22 @@ _MARK_DIRTY_SQL = sa.text(
 _NOTIFY_SQL = sa.text(f"select pg_notify('{CHANNEL}', '')")
 
 
+async def _execute(
+    conn: AsyncConnection | AsyncSession, stmt: Any, params: dict[str, Any] | None = None
+) -> Any:
+    if isinstance(conn, AsyncSession):
+        return await conn.exec(stmt, params=params or {})  # type: ignore[call-overload]
+    return await conn.execute(stmt, params or {})
+
+
 async def mark_dirty(conn: AsyncConnection | AsyncSession, root_ids: Iterable[str]) -> None:
     """Mark trees for allocation (in the caller's transaction) and wake the allocation task
     of every replica when it commits."""
     ids = sorted(set(root_ids))
     if not ids:
         return
-    await conn.execute(_MARK_DIRTY_SQL, {"ids": ids})
-    await conn.execute(_NOTIFY_SQL)
+    await _execute(conn, _MARK_DIRTY_SQL, {"ids": ids})
+    await _execute(conn, _NOTIFY_SQL)
 
 
 async def mark_stations_dirty(
@@ -121,7 +129,8 @@ async def mark_stations_dirty(
 ) -> None:
     """Mark the trees feeding any EVSE of these stations (e.g. their external limits
     changed); the sweep of the allocation task notices such changes too, within seconds."""
-    rows = await conn.execute(
+    rows = await _execute(
+        conn,
         sa.text(
             f"select distinct s.root_id from {SCHEMA}.site_evses e"
             f" join {SCHEMA}.sites s on s.id = e.site_id where e.station_id = any(:ids)"
@@ -540,9 +549,10 @@ class EvseRow:
     ev_departure: datetime | None = None
     target_a: float | None = None
     accepted_a: float | None = None
-    accepted_kind: str | None = None
     accepted_tx: str | None = None
     accepted_at: datetime | None = None
+    default_a: float | None = None
+    default_at: datetime | None = None
     pending_a: float | None = None
     pending_kind: str | None = None
     pending_tx: str | None = None
@@ -583,7 +593,7 @@ _EVSE_SQL = sa.text(
     select e.station_id, e.evse_id, e.site_id, e.min_amps, e.max_amps, e.priority,
       l.transaction_id, coalesce(l.active, false) as active, l.started_at, l.power_w,
       l.ev_min_a, l.ev_max_a, l.ev_max_w, l.ev_departure, l.target_a,
-      l.accepted_a, l.accepted_kind, l.accepted_tx, l.accepted_at,
+      l.accepted_a, l.accepted_tx, l.accepted_at, l.default_a, l.default_at,
       l.pending_a, l.pending_kind, l.pending_tx, l.pending_since,
       l.refused_until, l.last_status, l.last_call_id,
       st.online, st.tx_profile_refused_at is not null as tx_profile_refused
@@ -738,9 +748,10 @@ _STATE_TYPES = [
     ("station_id", "varchar"),
     ("evse_id", "integer"),
     ("accepted_a", "float8"),
-    ("accepted_kind", "varchar"),
     ("accepted_tx", "varchar"),
     ("accepted_at", "timestamptz"),
+    ("default_a", "float8"),
+    ("default_at", "timestamptz"),
     ("pending_a", "float8"),
     ("pending_kind", "varchar"),
     ("pending_tx", "varchar"),
@@ -939,9 +950,9 @@ async def metric_rows(conn: AsyncConnection) -> tuple[list[Any], list[Any]]:
     evses = list(
         await conn.execute(
             sa.text(
-                f"""select e.site_id, e.max_amps, l.transaction_id, l.target_a, l.accepted_a,
-                      l.accepted_kind, l.accepted_tx, l.pending_a, l.pending_kind, l.pending_tx,
-                      l.power_w
+                f"""select e.site_id, e.max_amps, l.active, l.transaction_id, l.target_a,
+                      l.accepted_a, l.accepted_tx, l.default_a, l.pending_a, l.pending_kind,
+                      l.pending_tx, l.power_w
                     from {SCHEMA}.site_evses e
                     join {SCHEMA}.site_evse_loads l
                       on l.station_id = e.station_id and l.evse_id = e.evse_id

@@ -47,7 +47,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from smartcharging.sites import metrics, store
 from smartcharging.sites.limits import limit_in_force
-from smartcharging.sites.plan import DEFAULT, TX, Plan, counted, plan_round, reslot
+from smartcharging.sites.plan import (
+    DEFAULT,
+    TX,
+    Plan,
+    counted,
+    holds_tx_profile,
+    plan_round,
+    reslot,
+)
 from smartcharging.sites.protocol import firsts, lowerings, raises
 from smartcharging.sites.settings import SiteSettings, site_settings
 from smartcharging.sites.store import EvseRow
@@ -182,6 +190,7 @@ class Round:
                 return False
         started = time.perf_counter()
         evses = [self.plan.evses[k] for k in todo]
+        previous = {e.key: counted(e)[0] for e in evses}
         now = self.clock.now()
         for e in evses:
             e.pending_a, e.pending_since = todo[e.key], now
@@ -189,7 +198,9 @@ class Round:
             e.pending_tx = e.transaction_id if e.pending_kind == TX else None
         async with self.engine.connect() as conn:
             await store.record_limits(conn, evses)
-        outcomes = await asyncio.gather(*(self._send(e, todo[e.key]) for e in evses))
+        outcomes = await asyncio.gather(
+            *(self._send(e, todo[e.key], previous[e.key]) for e in evses)
+        )
         history = [h for hs in outcomes for h in hs]
         async with self.engine.connect() as conn:
             await store.record_limits(
@@ -205,14 +216,13 @@ class Round:
         self.result.steps.append((name, time.perf_counter() - started, len(history)))
         return True
 
-    async def _send(self, e: EvseRow, amps: float) -> list[dict[str, Any]]:
+    async def _send(self, e: EvseRow, amps: float, previous: float) -> list[dict[str, Any]]:
         """Send one EVSE its limit (a TxDefaultProfile when its station refuses TxProfiles,
         and after a TxProfile refusal at once); update ``e``; the history rows."""
         assert self.result is not None
         rows = []
         kind = DEFAULT if e.station_id in self.refused_stations else TX
         while True:
-            previous, _ = counted(e)
             phases = self.plan.phases[e.key] if self.plan else 3
             try:
                 (outcome,) = await self.calls.call_many(
@@ -244,13 +254,16 @@ class Round:
             )
             e.last_status, e.last_call_id = status, call_id
             if status == "Accepted":
-                e.accepted_a, e.accepted_kind, e.accepted_at = amps, kind, now
-                e.accepted_tx = e.transaction_id if kind == TX else None
+                if kind == TX:
+                    e.accepted_a, e.accepted_tx, e.accepted_at = amps, e.transaction_id, now
+                else:
+                    e.default_a, e.default_at = amps, now
                 e.pending_a = e.pending_kind = e.pending_tx = e.pending_since = None
                 e.refused_until = None
                 self.result.accepted += 1
                 return rows
-            if status in REFUSALS and kind == TX:
+            if status in REFUSALS and kind == TX and not holds_tx_profile(e):
+                # it never took a TxProfile of this session: it takes TxDefaultProfiles only
                 self.refused_stations.add(e.station_id)
                 kind = DEFAULT
                 e.pending_kind, e.pending_tx = DEFAULT, None

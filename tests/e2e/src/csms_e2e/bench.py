@@ -1146,7 +1146,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="open loop: this many calls per second in all, on a fixed schedule "
         "(default: closed loop, every station back to back)",
     )
-    p.add_argument("--mix", choices=sorted([*MIXES, "inventory"]), default="heartbeat")
+    p.add_argument("--mix", choices=sorted([*MIXES, "inventory", "loadmgmt"]), default="heartbeat")
     p.add_argument("--variables", type=int, default=5000, help="inventory: variables per report")
     p.add_argument("--parts", type=int, default=50, help="inventory: NotifyReport parts")
     p.add_argument("--rounds", type=int, default=3, help="inventory: reports per station")
@@ -1214,6 +1214,10 @@ def main(argv: list[str] | None = None) -> int:
         from csms_e2e.inventory import main as inventory_main
 
         return inventory_main(args)
+    if args.mix == "loadmgmt":
+        from csms_e2e.loadmgmt import main as loadmgmt_main
+
+        return loadmgmt_main(args)
     mix = MIXES[args.mix]
     _raise_fd_limit()
     signal.signal(signal.SIGTERM, _on_sigterm)

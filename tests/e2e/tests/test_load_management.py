@@ -12,7 +12,7 @@ from contextlib import AsyncExitStack
 from typing import Any
 
 from csms_e2e.sessions import transaction_event
-from csms_e2e.station import Station, connect, eventually, metric, wait_online
+from csms_e2e.station import Station, connect, eventually, metric, now_iso, wait_online
 from ocpp.v201 import call
 
 BOOT = call.BootNotification(charging_station={"model": "M", "vendor_name": "V"}, reason="PowerUp")
@@ -173,6 +173,24 @@ async def test_done_when_a_32_a_site_with_two_stations(fleet, http):
         await s.end(a)
         await s.limits(b, want={b: 32.0}, what="B raised to 32 A once A ended")
         assert max(s.timeline([a, b])) <= 32.0
+        # B's measured power (powerW of its transaction events) is the site's
+        s.seq[b] += 1
+        await s.cps[b].call(
+            call.TransactionEvent(
+                event_type="Updated", timestamp=now_iso(), trigger_reason="MeterValuePeriodic",
+                seq_no=s.seq[b], transaction_info={"transaction_id": s.tx[b]},
+                meter_value=[{"timestamp": now_iso(), "sampled_value": [
+                    {"value": 7.2, "measurand": "Power.Active.Import",
+                     "unit_of_measure": {"unit": "kW"}},
+                ]}],
+            )
+        )  # fmt: skip
+
+        async def measured() -> bool:
+            text = fleet.metrics("smartcharging")
+            return metric(text, "csms_site_measured_watts", site=site, root=site) == 7200.0
+
+        await eventually(measured, what="the site's measured power on /metrics")
 
     r = await http.get(f"{fleet.api('smartcharging')}/data/smartcharging/sites/{site}/allocation")
     assert r.status_code == 200
@@ -187,7 +205,10 @@ async def test_done_when_a_32_a_site_with_two_stations(fleet, http):
         text = fleet.metrics("smartcharging")
         return (
             metric(text, "csms_site_limit_amps", site=site, root=site) == 32.0
-            and metric(text, "csms_site_allocated_amps", site=site, root=site) == 0.0
+            and metric(text, "csms_site_limit_watts", site=site, root=site) == 32.0 * 3 * 230
+            and metric(text, "csms_site_allocated_amps", site=site, root=site) == 32.0
+            and metric(text, "csms_site_accepted_amps", site=site, root=site) == 32.0
+            and metric(text, "csms_site_sessions", site=site, root=site) == 1
         )
 
     await eventually(gauges, what="site gauges on /metrics")

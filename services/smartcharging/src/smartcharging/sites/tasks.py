@@ -148,8 +148,9 @@ class Round:
         async with self.engine.connect() as conn:
             state = await store.load_tree(conn, self.root)
             plan = self.plan = plan_round(state, now, lookahead=self.cfg.site_schedule_lookahead)
-            for e in plan.evses.values():
-                e.target_a = plan.allocation.limits.get(e.key)
+            fixed_at = {d.key: d.fixed_a for d in plan.demands if d.fixed_a is not None}
+            for e in plan.evses.values():  # a fixed session's target is what it holds
+                e.target_a = plan.allocation.limits.get(e.key, fixed_at.get(e.key))
             for e in plan.unmanaged:
                 e.target_a = None
             res.round = await store.record_round(

@@ -44,6 +44,7 @@ from smartcharging.ports import (
     ReportedPart,
     ReportRequest,
 )
+from smartcharging.sites import store as sites_store
 
 SCHEMA = "smartcharging"
 
@@ -651,6 +652,7 @@ class PgChargingLimits:
         self._cleared.append(cleared)
 
     async def flush(self) -> None:
+        changed = {k[0] for k in self._set} | {c.station_id for c in self._cleared}
         if self._set:
             rows = [{n: getattr(v, n) for n in _LIMIT_NAMES} for _, v in sorted(self._set.items())]
             await self.conn.execute(_UPSERT_LIMITS, {"rows": _rows(rows, _LIMIT_COLUMNS)})
@@ -660,6 +662,8 @@ class PgChargingLimits:
                 for c in self._cleared
             ]
             await self.conn.execute(_CLEAR_LIMITS, {"rows": _rows(rows, _CLEARED_LIMIT_COLUMNS)})
+        if changed:  # the sites these stations feed are re-allocated at once (ADR 0012)
+            await sites_store.mark_stations_dirty(self.conn, changed)
         self._set, self._cleared = {}, []
 
 

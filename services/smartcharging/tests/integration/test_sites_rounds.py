@@ -561,3 +561,49 @@ async def test_a_raise_waits_for_the_room_a_refused_lowering_did_not_free(engine
     await run(engine, fake)
     assert (fake.limit((a, 1)), fake.limit((b, 1))) == (24.0, 8.0)
     assert max(fake.totals) <= 32.0
+
+
+async def test_an_external_limit_re_allocates_its_site_at_once(engine):
+    """NotifyChargingLimit (the charging-profile part's handler, in the runtime's unit of
+    work) marks the sites its station feeds: the next round applies it, no sweep needed."""
+    from csms_devstack.testing import handle as handle_call
+    from ocpp_schema.v201 import ClearedChargingLimitRequest, NotifyChargingLimitRequest
+    from smartcharging import app
+    from smartcharging.handlers.cleared_charging_limit import cleared_charging_limit
+    from smartcharging.handlers.notify_charging_limit import notify_charging_limit
+
+    a, b, site = uid("CS-A"), uid("CS-B"), uid("site")
+    fake = Stations()
+    await put_site(engine, site, limit_amps=64, evses=evses([a, b]))
+    await start(engine, fake, a)
+    await start(engine, fake, b)
+    await run(engine, fake)
+    assert (fake.limit((a, 1)), fake.limit((b, 1))) == (32.0, 32.0)
+    assert await run(engine, fake) == []  # nothing dirty
+    limit = NotifyChargingLimitRequest.model_validate(
+        {
+            "evseId": 1,
+            "chargingLimit": {"chargingLimitSource": "EMS"},
+            "chargingSchedule": [
+                {
+                    "id": 1,
+                    "chargingRateUnit": "A",
+                    "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 12}],
+                }
+            ],
+        }
+    )
+    clock = FixedClock(datetime.now(UTC))
+    await handle_call(engine, app.ports, notify_charging_limit, limit, a, clock=clock)
+    await run(engine, fake)
+    assert (fake.limit((a, 1)), fake.limit((b, 1))) == (12.0, 32.0)
+    cleared = ClearedChargingLimitRequest.model_validate(
+        {"chargingLimitSource": "EMS", "evseId": 1}
+    )
+    later = FixedClock(datetime.now(UTC) + timedelta(seconds=1))
+    await handle_call(
+        engine, app.ports, cleared_charging_limit, cleared, a, clock=later,
+        received_at=later.now(),
+    )  # fmt: skip
+    await run(engine, fake)
+    assert (fake.limit((a, 1)), fake.limit((b, 1))) == (32.0, 32.0)

@@ -1,7 +1,7 @@
 """Settings of site load management, read from the environment (SITE_*).
 
 The service's ``Settings`` may inherit them (``class Settings(SiteSettings, ServiceSettings)``);
-until it does, :func:`site_settings` reads them on their own.
+(it does); :func:`site_settings` reads them on their own where no Settings is at hand.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ text never changes with the number of rows, so it is prepared once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
@@ -16,6 +17,8 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
+
+from csms_runtime.metrics import FORGIVEN
 
 Columns = Sequence[tuple[str, str]]
 """(column name, PostgreSQL type) pairs, in statement order."""
@@ -44,3 +47,18 @@ def rows_json(rows: Iterable[dict[str, Any]], columns: Columns) -> str:
     """The rows as one JSON array of objects keyed by column name (only ``columns``)."""
     names = [c for c, _ in columns]
     return orjson.dumps([{n: r[n] for n in names} for r in rows], default=_default).decode()
+
+
+# PostgreSQL refuses U+0000 in text and jsonb; a station may still send "\u0000" in a string.
+# The escape itself (not an escaped backslash before "u0000") becomes U+FFFD.
+_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def station_rows_json(rows: Iterable[dict[str, Any]], columns: Columns, service: str) -> str:
+    """``rows_json`` for rows carrying what stations sent: a U+0000 in any string is stored as
+    U+FFFD (PostgreSQL cannot hold it) and counted in ``csms_forgiven_total``."""
+    text = rows_json(rows, columns)
+    if "\\u0000" in text:
+        FORGIVEN.labels(service, "nul_character").inc()
+        text = _JSON_NUL.sub(lambda m: m.group(1) + "\\ufffd", text)
+    return text

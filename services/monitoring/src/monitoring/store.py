@@ -20,7 +20,7 @@ from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
-from csms_runtime.bulk import columns_of, recordset, rows_json
+from csms_runtime.bulk import columns_of, recordset, rows_json, station_rows_json
 from csms_runtime.metrics import FORGIVEN
 from csms_runtime.uow import Contended
 from sqlalchemy.dialects.postgresql import JSONB
@@ -271,15 +271,7 @@ EVENTS = cast(sa.Table, EventRow.__table__)
 
 
 def _json_rows(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    """``csms_runtime.bulk.rows_json``, but PostgreSQL's text and jsonb cannot hold U+0000,
-    which a station may send in any string: U+FFFD stands in for it (rarely needed, so only
-    looked for in the encoded text)."""
-    rows = list(rows)
-    out = rows_json(rows, columns)
-    if "\\u0000" in out:
-        FORGIVEN.labels("monitoring", "nul_character").inc()
-        out = rows_json([{k: _no_nul(v) for k, v in r.items()} for r in rows], columns)
-    return out
+    return station_rows_json(rows, columns, "monitoring")
 
 
 def _clean_key(key: VarKey) -> VarKey:

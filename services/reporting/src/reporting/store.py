@@ -15,7 +15,6 @@ the call a requestId was sent in.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,8 +22,7 @@ from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
-from csms_runtime.bulk import columns_of, recordset, rows_json
-from csms_runtime.metrics import FORGIVEN
+from csms_runtime.bulk import columns_of, recordset, station_rows_json
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Column, Field, SQLModel, col, func, select
@@ -199,17 +197,9 @@ CI_PARTS = cast(sa.Table, CustomerInformationPart.__table__)
 
 # --- bulk statements ---------------------------------------------------------------------
 
-# PostgreSQL refuses NUL in text and jsonb; a station may still send "\u0000" in a string.
-# It is stored as U+FFFD instead (the escape itself, not an escaped backslash before "u0000").
-_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
-
 
 def _rows(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    text = rows_json(rows, columns)
-    if "\\u0000" in text:
-        FORGIVEN.labels("reporting", "nul_character").inc()
-        text = _JSON_NUL.sub(lambda m: m.group(1) + "\\ufffd", text)
-    return text
+    return station_rows_json(rows, columns, "reporting")
 
 
 def _keys(keys: Iterable[Key]) -> str:

@@ -17,7 +17,6 @@ transactions service's, by its contract columns station_id, transaction_id, evse
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -25,8 +24,7 @@ from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
-from csms_runtime.bulk import columns_of, recordset, rows_json
-from csms_runtime.metrics import FORGIVEN
+from csms_runtime.bulk import columns_of, recordset, station_rows_json
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Column, Field, SQLModel, col, func, select
@@ -250,17 +248,9 @@ EV_SCHEDULES = cast(sa.Table, EvChargingScheduleRow.__table__)
 
 # --- bulk statements -------------------------------------------------------------------------
 
-# PostgreSQL refuses NUL in text and jsonb; a station may still send "\u0000" in a string.
-# It is stored as U+FFFD instead (the escape itself, not an escaped backslash before "u0000").
-_JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
-
 
 def _rows(rows: Iterable[dict[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
-    text = rows_json(rows, columns)
-    if "\\u0000" in text:
-        FORGIVEN.labels("smartcharging", "nul_character").inc()
-        text = _JSON_NUL.sub(lambda m: m.group(1) + "\\ufffd", text)
-    return text
+    return station_rows_json(rows, columns, "smartcharging")
 
 
 def _upsert(

@@ -149,3 +149,28 @@ class GatewayAnnouncement:
 
 _GW_NAMES = tuple(GatewayAnnouncement.__dataclass_fields__)
 _GW_FIELDS = frozenset(_GW_NAMES)
+
+
+@dataclass(slots=True)
+class StationCommand:
+    """A command for the router holding a station, published on ocpp.out.calls (every router
+    reads it; the one holding the station acts): ``command`` "disconnect" closes the station's
+    websocket (e.g. its certificate was revoked). Told apart from an Envelope by ``event``."""
+
+    station_id: str
+    command: str
+    reason: str = ""
+    at: float = field(default_factory=time.time)
+    event: str = "command"
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(_compact(self, _CMD_NAMES))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> StationCommand:
+        data = orjson.loads(raw)
+        return cls(**{k: v for k, v in data.items() if k in _CMD_FIELDS})
+
+
+_CMD_NAMES = tuple(StationCommand.__dataclass_fields__)
+_CMD_FIELDS = frozenset(_CMD_NAMES)

@@ -2,7 +2,7 @@
 
 Other processes read it (the router for Basic auth, every service to answer
 "unknown" or "offline" at once) but never write it. The columns read here are the
-contract: configuration.stations(id, online, password_hash).
+contract: configuration.stations(id, online, password_hash, security_profile).
 """
 
 from __future__ import annotations
@@ -21,12 +21,34 @@ class StationState:
     id: str
     online: bool
     password_hash: str | None
+    security_profile: int = 0
+    """The lowest security profile (0-3) the station may connect with."""
 
 
 async def lookup(engine: AsyncEngine, station_ids: list[str]) -> dict[str, StationState]:
     async with engine.connect() as conn:
         rows = await conn.execute(
-            text(f"select id, online, password_hash from {TABLE} where id = any(:ids)"),
+            text(
+                f"select id, online, password_hash, security_profile from {TABLE}"
+                " where id = any(:ids)"
+            ),
             {"ids": station_ids},
         )
-        return {r.id: StationState(r.id, bool(r.online), r.password_hash) for r in rows}
+        return {
+            r.id: StationState(r.id, bool(r.online), r.password_hash, int(r.security_profile))
+            for r in rows
+        }
+
+
+REVOCATIONS = "certificates.revocations"
+"""Contract of the certificates service: (serial (lowercase hex), station_id, reason,
+revoked_at); the router refuses a client certificate whose serial is in it."""
+
+
+async def revoked(engine: AsyncEngine, serials: list[str]) -> set[str]:
+    """The serials (lowercase hex) among ``serials`` the CSMS has revoked."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(f"select serial from {REVOCATIONS} where serial = any(:s)"), {"s": serials}
+        )
+        return {r[0] for r in rows}

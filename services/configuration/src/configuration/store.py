@@ -44,6 +44,11 @@ class Station(SQLModel, table=True):
     boot_status: str | None = Field(default=None, max_length=16)
     heartbeat_interval: int | None = None
     password_hash: str | None = None
+    security_profile: int = Field(
+        default=0, sa_column=Column(sa.SmallInteger, nullable=False, server_default="0")
+    )
+    """The lowest security profile the station may connect with (the router refuses a
+    downgrade); set by an operator, raised by the A05 flow."""
     online: bool = Field(
         default=False, sa_column=Column(sa.Boolean, nullable=False, server_default=sa.false())
     )

@@ -1,0 +1,47 @@
+"""The renewal sweep: station certificates expiring within CERTIFICATES_RENEW_BEFORE_DAYS
+are renewed by asking the station for a new CSR (TriggerMessage
+SignChargingStationCertificate, A02 triggered by the CSMS), once per certificate."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from typing import Any
+
+from csms_runtime.periodic import every
+
+from certificates import store
+from certificates.metrics import CERTIFICATES_EXPIRING
+from certificates.settings import Settings
+
+log = logging.getLogger(__name__)
+
+TRIGGER = {"requestedMessage": "SignChargingStationCertificate"}
+
+
+async def sweep(service: Any) -> list[tuple[str, str]]:
+    """One round: claim what to renew (committed before any call leaves), ask each station,
+    set the gauge. Returns the (serial, station id) claimed."""
+    settings: Settings = service.settings
+    now = service.clock.now()
+    within = timedelta(days=settings.certificates_renew_before_days)
+    async with service.engine.begin() as conn:
+        claimed = await store.claim_for_renewal(conn, now, within)
+        expiring = await store.count_expiring(conn, now, within)
+    CERTIFICATES_EXPIRING.labels(str(settings.certificates_renew_before_days)).set(expiring)
+    stations = sorted({sid for _, sid in claimed})
+    if stations:
+        log.info("asking stations to renew their certificates", extra={"stations": len(stations)})
+        # Nobody here needs the answers (they go to the configuration block): don't wait.
+        task = asyncio.get_running_loop().create_task(
+            service.calls.call_many(stations, "TriggerMessage", TRIGGER)
+        )
+        service._background.add(task)
+        task.add_done_callback(service._background.discard)
+    return claimed
+
+
+async def renewal(service: Any) -> None:
+    settings: Settings = service.settings
+    await every(settings.certificates_renewal_interval, lambda: sweep(service), name="renewal")

@@ -4,11 +4,14 @@ A ConnectionEvent (key = station id) moves one station online or offline; a
 GatewayAnnouncement (key = gateway id) says a router is alive and which of its stations
 sent anything lately (their last-seen time), or that it stopped (its stations go offline).
 A router that dies without a word stops announcing: ``tasks.sweep_gateways`` then takes its
-stations offline.
+stations offline. A connection on a listener of security profile N (the router names them
+"sp0".."sp3"; a name that starts so, e.g. a proxy-fed "sp3-forwarded", counts as N) completes
+the station's A05 upgrade to at most N (``security.py``).
 """
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +21,14 @@ from csms_runtime.envelope import ConnectionEvent, GatewayAnnouncement
 from configuration.ports import Stations
 
 Message = ConnectionEvent | GatewayAnnouncement
+
+_PROFILE_LISTENER = re.compile(r"^sp([0-3])(?![0-9])")
+
+
+def listener_profile(listener: str | None) -> int | None:
+    """The security profile of a router listener by its name ("sp2" -> 2), None if unknown."""
+    m = _PROFILE_LISTENER.match(listener or "")
+    return int(m.group(1)) if m else None
 
 
 def decode(raw: bytes) -> Message:
@@ -53,5 +64,8 @@ async def on_connection_message(message: Message, *, stations: Stations) -> None
             gateway_id=message.gateway_id,
             at=at,
         )
+        profile = listener_profile(message.listener)
+        if profile:
+            await stations.reconnected_on(message.station_id, profile, at)
     else:
         await stations.disconnected(message.station_id, connection_id=message.connection_id, at=at)

@@ -63,6 +63,12 @@ class Stations(Protocol):
         """The gateway stopped: every station still online on it goes offline."""
         ...
 
+    async def reconnected_on(self, station_id: str, profile: int, at: datetime) -> None:
+        """The station connected at ``at`` on a listener of security ``profile``: its open A05
+        upgrades (started before ``at``) to at most that profile are done, and the registry's
+        ``security_profile`` is raised to their target (never lowered)."""
+        ...
+
 
 @dataclass
 class StationRow:
@@ -76,12 +82,28 @@ class StationRow:
     connected_at: datetime | None = None
     disconnected_at: datetime | None = None
     last_seen_at: datetime | None = None
+    security_profile: int = 0
+
+
+@dataclass
+class UpgradeRow:
+    """An A05 upgrade as ``reconnected_on`` sees it."""
+
+    station_id: str
+    to_profile: int
+    created_at: datetime
+    status: str = "awaiting_reconnect"
+    completed_at: datetime | None = None
+
+
+OPEN_UPGRADE = ("pending", "awaiting_reconnect")
 
 
 @dataclass
 class InMemoryStations:
     rows: dict[str, StationRow] = field(default_factory=dict)
     gateways: dict[str, tuple[datetime, float, datetime | None]] = field(default_factory=dict)
+    upgrades: list[UpgradeRow] = field(default_factory=list)
 
     def commission(self, station_id: str, c: Commissioning) -> None:
         row = self.rows.setdefault(station_id, StationRow(station_id))
@@ -137,6 +159,19 @@ class InMemoryStations:
         for row in self.rows.values():
             if row.online and row.gateway_id == gateway_id:
                 row.online, row.disconnected_at = False, at
+
+    async def reconnected_on(self, station_id: str, profile: int, at: datetime) -> None:
+        row = self.rows.get(station_id)
+        for u in self.upgrades:
+            if (
+                u.station_id == station_id
+                and u.status in OPEN_UPGRADE
+                and u.to_profile <= profile
+                and u.created_at <= at
+            ):
+                u.status, u.completed_at = "done", at
+                if row is not None:
+                    row.security_profile = max(row.security_profile, u.to_profile)
 
     def station(self, station_id: str) -> StationRow:
         return replace(self.rows[station_id])

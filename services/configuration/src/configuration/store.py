@@ -14,12 +14,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Column, Field, SQLModel, col, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from configuration.ports import Boot, Commissioning
+from configuration.ports import OPEN_UPGRADE, Boot, Commissioning
 
 __all__ = ["Boot", "Commissioning"]
 
@@ -73,8 +73,34 @@ class Gateway(SQLModel, table=True):
     stopped_at: datetime | None = _ts()
 
 
+class SecurityUpgrade(SQLModel, table=True):
+    """An A05 security-profile upgrade of one station: each step's outcome, and its status
+    (pending while the calls run, awaiting_reconnect once the station accepted the Reset,
+    done when it connected on a listener of ``to_profile``, failed when a step was not
+    accepted or a newer upgrade replaced it)."""
+
+    __tablename__ = "security_upgrades"
+    __table_args__ = {"schema": SCHEMA}
+
+    id: str = Field(primary_key=True)
+    station_id: str = Field(max_length=48)
+    from_profile: int
+    to_profile: int
+    configuration_slot: int
+    ocpp_csms_url: str = Field(max_length=512)
+    steps: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSONB, nullable=False, server_default="[]")
+    )
+    status: str = Field(max_length=24)
+    created_at: datetime = _ts(nullable=False)
+    updated_at: datetime = _ts(nullable=False)
+    completed_at: datetime | None = _ts()
+
+
 T = f"{SCHEMA}.stations"
 G = f"{SCHEMA}.gateways"
+U = f"{SCHEMA}.security_upgrades"
+_OPEN = ", ".join(f"'{s}'" for s in OPEN_UPGRADE)
 
 _COMMISSIONED = sa.text(f"select id, boot_status, heartbeat_interval from {T} where id = any(:ids)")
 _BOOTS = sa.text(
@@ -140,6 +166,17 @@ _GATEWAY_OFFLINE = sa.text(
     f"update {T} set online = false, disconnected_at = :at, updated_at = :at"
     " where online and gateway_id = :gateway_id"
 )
+_RECONNECTED_ON = sa.text(
+    "with c as (select * from unnest(cast(:ids as varchar[]), cast(:profiles as smallint[]),"
+    " cast(:ats as timestamptz[])) as c(id, profile, at)),"
+    f" done as (update {U} u set status = 'done', completed_at = c.at, updated_at = c.at"
+    f" from c where u.station_id = c.id and u.status in ({_OPEN})"
+    " and u.to_profile <= c.profile and u.created_at <= c.at"
+    " returning u.station_id, u.to_profile, c.at)"
+    f" update {T} s set security_profile = d.profile, updated_at = d.at"
+    " from (select station_id, max(to_profile) as profile, max(at) as at from done"
+    " group by station_id) d where s.id = d.station_id and s.security_profile < d.profile"
+)
 
 
 @dataclass
@@ -151,6 +188,7 @@ class PgStations:
     _commissioned: dict[str, Commissioning] = field(default_factory=dict)
     _boots: dict[str, tuple[Boot, datetime]] = field(default_factory=dict)
     _ops: list[tuple[Any, dict[str, Any]]] = field(default_factory=list)
+    _reconnected: dict[str, tuple[int, datetime]] = field(default_factory=dict)
 
     async def preload(self, work: Sequence[Any]) -> None:
         ids = sorted({w.station.id for w in work if w.action == "BootNotification"})
@@ -198,6 +236,12 @@ class PgStations:
         self._ops.append((_GATEWAY_STOPPED, {"gateway_id": gateway_id, "at": at}))
         self._ops.append((_GATEWAY_OFFLINE, {"gateway_id": gateway_id, "at": at}))
 
+    async def reconnected_on(self, station_id: str, profile: int, at: datetime) -> None:
+        # One statement per batch, after the connections: few stations have an open upgrade.
+        last = self._reconnected.get(station_id)
+        if last is None or last[1] <= at:
+            self._reconnected[station_id] = (profile, at)
+
     async def flush(self) -> None:
         if self._boots:
             ids = sorted(self._boots)
@@ -223,7 +267,17 @@ class PgStations:
                 j += 1
             await self.conn.execute(stmt, [p for _, p in self._ops[i:j]])
             i = j
-        self._boots, self._ops = {}, []
+        if self._reconnected:
+            ids = sorted(self._reconnected)
+            await self.conn.execute(
+                _RECONNECTED_ON,
+                {
+                    "ids": ids,
+                    "profiles": [self._reconnected[i][0] for i in ids],
+                    "ats": [self._reconnected[i][1] for i in ids],
+                },
+            )
+        self._boots, self._ops, self._reconnected = {}, [], {}
 
 
 @dataclass
@@ -328,3 +382,67 @@ async def delete_station(session: AsyncSession, station_id: str) -> bool:
     await session.delete(station)
     await session.commit()
     return True
+
+
+async def start_upgrade(session: AsyncSession, upgrade: SecurityUpgrade) -> SecurityUpgrade:
+    """Record a new upgrade; an open one of the station left awaiting its reconnect fails
+    (replaced). None if one is still pending (its calls are running)."""
+    await session.exec(  # type: ignore[call-overload]
+        sa.update(SecurityUpgrade)
+        .where(
+            col(SecurityUpgrade.station_id) == upgrade.station_id,
+            col(SecurityUpgrade.status) == "awaiting_reconnect",
+        )
+        .values(status="failed", updated_at=upgrade.created_at, completed_at=upgrade.created_at)
+    )
+    session.add(upgrade)
+    await session.commit()
+    await session.refresh(upgrade)
+    return upgrade
+
+
+async def pending_upgrade(session: AsyncSession, station_id: str) -> SecurityUpgrade | None:
+    return (
+        await session.exec(
+            select(SecurityUpgrade).where(
+                col(SecurityUpgrade.station_id) == station_id,
+                col(SecurityUpgrade.status) == "pending",
+            )
+        )
+    ).first()
+
+
+async def record_steps(
+    session: AsyncSession, upgrade_id: str, steps: list[dict[str, Any]], status: str, now: datetime
+) -> SecurityUpgrade:
+    """The steps so far and the status they lead to; an upgrade already done (the station
+    reconnected on the new profile first) stays done."""
+    final = status in ("done", "failed")
+    await session.exec(  # type: ignore[call-overload]
+        sa.update(SecurityUpgrade)
+        .where(col(SecurityUpgrade.id) == upgrade_id)
+        .values(
+            steps=steps,
+            status=sa.case(
+                (col(SecurityUpgrade.status) == "done", col(SecurityUpgrade.status)), else_=status
+            ),
+            updated_at=now,
+            completed_at=sa.case(
+                (col(SecurityUpgrade.status) == "done", col(SecurityUpgrade.completed_at)),
+                else_=now if final else None,
+            ),
+        )
+    )
+    await session.commit()
+    upgrade = await session.get(SecurityUpgrade, upgrade_id, populate_existing=True)
+    assert upgrade is not None
+    return upgrade
+
+
+async def list_upgrades(session: AsyncSession, station_id: str) -> list[SecurityUpgrade]:
+    rows = await session.exec(
+        select(SecurityUpgrade)
+        .where(col(SecurityUpgrade.station_id) == station_id)
+        .order_by(col(SecurityUpgrade.created_at).desc())
+    )
+    return list(rows.all())

@@ -1,4 +1,5 @@
-"""Handshake checks: identity, registry membership, and HTTP Basic auth (security profile 1)."""
+"""Handshake checks: registry membership, the station's minimum security profile (no
+downgrade), HTTP Basic auth (profiles 1 and 2) and the client certificate (profile 3)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from dataclasses import dataclass
 from csms_runtime import stations
 from csms_runtime.passwords import verify_password
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+from router.client_cert import ClientCert
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,16 +45,45 @@ class Authenticator:
         self._verified: dict[str, tuple[str, bytes, float]] = {}
 
     async def check(
-        self, station_id: str, *, basic_auth: bool, allow_unknown: bool, authorization: str | None
+        self,
+        station_id: str,
+        *,
+        basic_auth: bool,
+        allow_unknown: bool,
+        authorization: str | None,
+        profile: int = 0,
+        client_cert: ClientCert | None = None,
     ) -> Refusal | None:
-        if not basic_auth and allow_unknown:
-            return None
+        """None when the station may connect on a listener of security ``profile``; profile 3
+        passes the client certificate (chain and validity checked already)."""
+        if profile == 3:
+            refusal = certificate_refusal(station_id, client_cert)
+            if refusal is not None:
+                return refusal
         try:
             state = (await stations.lookup(self.engine, [station_id])).get(station_id)
         except Exception:
+            if allow_unknown and not basic_auth:
+                return None  # the development listener works without the registry
             return Refusal(503, "registry_unavailable", "the station registry is unavailable")
         if state is None:
+            if allow_unknown and not basic_auth:
+                return None
             return Refusal(404, "unknown_station", f"unknown station {station_id}")
+        refusal = downgrade_refusal(state.security_profile, profile)
+        if refusal is not None:
+            return refusal
+        if profile == 3:
+            assert client_cert is not None
+            try:
+                revoked = await stations.revoked(self.engine, [client_cert.serial])
+            except Exception:
+                return Refusal(503, "registry_unavailable", "the revocation list is unavailable")
+            if revoked:
+                return Refusal(
+                    403, "cert_revoked", f"certificate {client_cert.serial} has been revoked"
+                )
+            return None
         if not basic_auth:
             return None
         creds = parse_basic(authorization)
@@ -75,3 +107,28 @@ class Authenticator:
         if ok:
             self._verified[station_id] = (stored, digest, time.monotonic() + self.cache_seconds)
         return ok
+
+
+def downgrade_refusal(station_profile: int, listener_profile: int) -> Refusal | None:
+    """A station may not connect below the security profile the registry holds for it."""
+    if station_profile > listener_profile:
+        return Refusal(
+            403,
+            "downgrade",
+            f"this station must connect with security profile {station_profile} or higher,"
+            f" not {listener_profile}",
+        )
+    return None
+
+
+def certificate_refusal(station_id: str, cert: ClientCert | None) -> Refusal | None:
+    """Profile 3: the certificate's subject common name must be the station id."""
+    if cert is None:
+        return Refusal(401, "cert_missing", "a client certificate is required")
+    if cert.common_name != station_id:
+        return Refusal(
+            403,
+            "cert_cn_mismatch",
+            f"certificate {cert.serial} names {cert.common_name!r}, not {station_id!r}",
+        )
+    return None

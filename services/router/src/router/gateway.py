@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import ssl
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from csms_runtime import db, logs, telemetry
-from csms_runtime.envelope import PROTOCOL_201, ConnectionEvent, Envelope, Kind
+from csms_runtime.envelope import PROTOCOL_201, ConnectionEvent, Envelope, Kind, StationCommand
 from csms_runtime.kafka import ensure_topics, set_fetch_wait
 from csms_runtime.topics import TOPIC_CALLS, TOPIC_CONNECTIONS, fixed_topics, topic_in, topic_out
 from ocpp_schema.actions import csms_call_block, is_known_action, station_call_block
@@ -49,8 +50,9 @@ from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
 
-from router import presence
-from router.auth import Authenticator
+from router import client_cert, presence, security_events
+from router.auth import Authenticator, Refusal
+from router.client_cert import BadCertificate, ClientCert
 from router.connection import Connection, CsmsCall, StationCall, StationSocket
 from router.identity import BadIdentity, station_id_from_path
 from router.metrics import (
@@ -63,13 +65,18 @@ from router.metrics import (
     DISCONNECTS,
     FRAME_FAILURES,
     FRAMES,
+    HANDSHAKES_REFUSED,
     PUBLISH_FAILURES,
+    SECURITY_EVENTS,
     STATION_CALL_SECONDS,
     STATION_CALLS_DUPLICATE,
     STATION_CALLS_QUEUED,
     STATION_CALLS_REFUSED,
+    STATION_COMMANDS,
+    TLS_RELOADS,
 )
 from router.settings import Settings
+from router.tls import TlsFiles
 
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("csms.router")
@@ -83,6 +90,10 @@ class Listener:
     port: int
     basic_auth: bool
     allow_unknown: bool
+    profile: int = 0
+    tls: bool = False
+    client_cert: str | None = None
+    """Profile 3: "tls" (from the socket) or "forwarded" (from a trusted proxy's header)."""
 
 
 class Gateway:
@@ -105,8 +116,23 @@ class Gateway:
             Listener(
                 "sp0", settings.router_sp0_port, False, settings.router_allow_unknown_stations
             ),
-            Listener("sp1", settings.router_sp1_port, True, False),
+            Listener("sp1", settings.router_sp1_port, True, False, profile=1),
+            Listener("sp2", settings.router_sp2_port, True, False, profile=2, tls=True),
+            Listener("sp3", settings.router_sp3_port, False, False, 3, True, "tls"),
+            Listener(
+                "sp3-forwarded",
+                settings.router_sp3_forwarded_port,
+                False,
+                False,
+                3,
+                False,
+                "forwarded",
+            ),
         ]
+        self.tls: TlsFiles | None = None
+        self.trusted_proxies = client_cert.networks(settings.router_trusted_proxies)
+        self.event_bound = security_events.RateBound(settings.router_security_event_interval)
+        self._reload_task: asyncio.Task[None] | None = None
 
     # ---- lifecycle -------------------------------------------------------------------
 
@@ -145,16 +171,53 @@ class Gateway:
             await self.consumer.position(tp)
         self._consume_task = asyncio.create_task(self._consume())
         self._announce_task = asyncio.create_task(self._announce_every_interval())
+        self._load_tls()
         for listener in self.listeners:
-            if listener.port:
+            if listener.port and self._can_serve(listener):
                 self.servers.append(await self._serve(listener))
         log.info(
             "router started",
             extra={
                 "gateway_id": self.gateway_id,
-                "listeners": {x.name: x.port for x in self.listeners if x.port},
+                "listeners": {
+                    x.name: x.port for x in self.listeners if x.port and self._can_serve(x)
+                },
             },
         )
+
+    def _load_tls(self) -> None:
+        s = self.settings
+        wanted = [x.name for x in self.listeners if x.port and x.tls]
+        if not wanted and not s.router_sp3_forwarded_port:
+            return
+        if not (s.router_tls_cert_file and s.router_tls_key_file):
+            log.warning(
+                "TLS listeners off: ROUTER_TLS_CERT_FILE and ROUTER_TLS_KEY_FILE are not set",
+                extra={"listeners": wanted},
+            )
+            return
+        self.tls = TlsFiles(s.router_tls_cert_file, s.router_tls_key_file, s.router_tls_ca_file)
+        if not s.router_tls_ca_file:
+            log.warning("profile 3 off: ROUTER_TLS_CA_FILE is not set")
+        self._reload_task = asyncio.create_task(self._reload_tls_every_interval())
+
+    def _can_serve(self, listener: Listener) -> bool:
+        if listener.tls or listener.client_cert == "forwarded":
+            if self.tls is None:
+                return False
+            if listener.client_cert and self.tls.ca_file is None:
+                return False
+        return True
+
+    async def _reload_tls_every_interval(self) -> None:
+        assert self.tls is not None
+        while True:
+            await asyncio.sleep(self.settings.router_tls_reload_interval)
+            try:
+                if await asyncio.to_thread(self.tls.reload):
+                    TLS_RELOADS.inc()
+            except Exception:
+                log.exception("TLS reload failed")
 
     async def _serve(self, listener: Listener) -> Server:
         async def process_request(conn: ServerConnection, request: Request) -> Response | None:
@@ -164,10 +227,15 @@ class Gateway:
             assert isinstance(ws, StationSocket)
             await self._session(listener, ws)
 
+        tls_context: ssl.SSLContext | None = None
+        if listener.tls:
+            assert self.tls is not None
+            tls_context = self.tls.listener_context(client_certs=listener.client_cert == "tls")
         return await serve(
             handler,
             self.settings.router_host,
             listener.port,
+            ssl=tls_context,
             create_connection=StationSocket,
             process_request=process_request,
             select_subprotocol=_select_subprotocol,
@@ -194,7 +262,7 @@ class Gateway:
             server.close(close_connections=True)
         for server in self.servers:
             await server.wait_closed()
-        for task in (self._announce_task, self._consume_task):
+        for task in (self._announce_task, self._consume_task, self._reload_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -230,20 +298,70 @@ class Gateway:
         except BadIdentity as exc:
             AUTH_FAILURES.labels("bad_identity").inc()
             return conn.respond(HTTPStatus.BAD_REQUEST, f"{exc}\n")
-        refusal = await self.auth.check(
-            station_id,
-            basic_auth=listener.basic_auth,
-            allow_unknown=listener.allow_unknown,
-            authorization=request.headers.get("Authorization"),
-        )
+        cert: ClientCert | None = None
+        refusal: Refusal | None = None
+        if listener.client_cert == "tls":
+            ssl_object = conn.transport.get_extra_info("ssl_object")
+            cert = client_cert.from_der(ssl_object.getpeercert(binary_form=True))
+        elif listener.client_cert == "forwarded":
+            cert, refusal = self._forwarded_cert(conn, request)
+        if refusal is None:
+            refusal = await self.auth.check(
+                station_id,
+                basic_auth=listener.basic_auth,
+                allow_unknown=listener.allow_unknown,
+                authorization=request.headers.get("Authorization"),
+                profile=listener.profile,
+                client_cert=cert,
+            )
         if refusal is None:
             return None
         AUTH_FAILURES.labels(refusal.reason).inc()
-        log.info("handshake refused", extra={"station_id": station_id, "reason": refusal.reason})
+        HANDSHAKES_REFUSED.labels(listener.name, refusal.reason).inc()
+        log.info(
+            "handshake refused",
+            extra={"station_id": station_id, "reason": refusal.reason, "listener": listener.name},
+        )
+        self._security_event(station_id, listener, refusal)
         response = conn.respond(HTTPStatus(refusal.status), refusal.message + "\n")
-        if refusal.status == 401:
+        if refusal.status == 401 and listener.basic_auth:
             response.headers["WWW-Authenticate"] = 'Basic realm="csms", charset="UTF-8"'
         return response
+
+    def _forwarded_cert(
+        self, conn: ServerConnection, request: Request
+    ) -> tuple[ClientCert | None, Refusal | None]:
+        """Profile 3 behind a TLS-terminating proxy: the certificate in its header, believed
+        only from a trusted proxy and verified here against the CA file."""
+        peer = conn.remote_address[0] if conn.remote_address else None
+        if not client_cert.trusted(peer, self.trusted_proxies):
+            return None, Refusal(403, "untrusted_proxy", "not connected through a trusted proxy")
+        header = request.headers.get(self.settings.router_forwarded_cert_header)
+        if not header:
+            return None, None  # the check refuses a missing certificate
+        assert self.tls is not None
+        try:
+            cert = client_cert.parse_forwarded(header)
+            client_cert.verify(cert, self.tls.ca_certs)
+        except BadCertificate as exc:
+            return None, Refusal(403, "cert_invalid", str(exc))
+        return client_cert.describe(cert), None
+
+    def _security_event(self, station_id: str, listener: Listener, refusal: Refusal) -> None:
+        event_type = security_events.EVENT_TYPES.get(refusal.reason)
+        if event_type is None or listener.profile == 0:
+            return
+        if not self.event_bound.allow(station_id, refusal.reason):
+            SECURITY_EVENTS.labels(event_type, "suppressed").inc()
+            return
+        SECURITY_EVENTS.labels(event_type, "published").inc()
+        env = security_events.envelope(
+            station_id,
+            event_type,
+            f"handshake refused on the profile-{listener.profile} listener ({listener.name}):"
+            f" {refusal.reason}: {refusal.message}",
+        )
+        self._spawn(self._produce(topic_in("reporting"), station_id, env, "security_event"))
 
     # ---- a station's session ------------------------------------------------------------
 
@@ -575,6 +693,11 @@ class Gateway:
                         log.exception("bad record from kafka", extra={"topic": record.topic})
 
     def _on_record(self, record: ConsumerRecord) -> None:
+        if record.topic == TOPIC_CALLS and b'"event":"command"' in record.value:
+            data = orjson.loads(record.value)
+            if isinstance(data, dict) and data.get("event") == "command":
+                self._on_command(StationCommand.from_bytes(record.value))
+                return
         env = Envelope.from_bytes(record.value)
         conn = self.connections.get(env.station_id)
         if conn is None:
@@ -607,6 +730,21 @@ class Gateway:
                 env.message_id, code, str(err.get("description", "")), err.get("details") or {}
             ),
         )
+
+    def _on_command(self, cmd: StationCommand) -> None:
+        conn = self.connections.get(cmd.station_id)
+        if conn is None:
+            return  # another router holds it, or nobody
+        STATION_COMMANDS.labels(cmd.command).inc()
+        if cmd.command != "disconnect":
+            log.warning("unknown station command", extra={"command": cmd.command})
+            return
+        log.info(
+            "closing a station's connection on command",
+            extra={"station_id": cmd.station_id, "reason": cmd.reason},
+        )
+        reason = (cmd.reason or "disconnected by the CSMS").encode()[:120].decode(errors="ignore")
+        self._spawn(conn.ws.close(1008, reason))
 
     async def _produce(self, topic: str, key: str, env: Envelope, what: str) -> bool:
         try:

@@ -39,3 +39,17 @@ PUBLISH_FAILURES = Counter("csms_router_publish_failures", "Kafka publishes that
 ANNOUNCEMENTS = Counter(
     "csms_router_gateway_announcements", "Gateway announcements published on ocpp.connections"
 )
+HANDSHAKES_REFUSED = Counter(
+    "csms_router_handshakes_refused",
+    "Station handshakes refused after TLS (refusals inside TLS are not seen here)",
+    ["listener", "reason"],
+)
+SECURITY_EVENTS = Counter(
+    "csms_router_security_events",
+    "Security events the router reported for refused handshakes, or suppressed by the rate bound",
+    ["type", "outcome"],
+)
+TLS_RELOADS = Counter("csms_router_tls_reloads", "TLS files loaded again after they changed")
+STATION_COMMANDS = Counter(
+    "csms_router_station_commands", "Commands for a station held by this router", ["command"]
+)

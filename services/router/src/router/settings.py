@@ -18,6 +18,28 @@ class Settings(CommonSettings):
     """Security profile 0 (no auth; development). 0 disables the listener."""
     router_sp1_port: int = 8082
     """Security profile 1 (HTTP Basic auth). 0 disables the listener."""
+    router_sp2_port: int = 8443
+    """Security profile 2 (TLS + HTTP Basic auth). 0 disables it; off without the TLS files."""
+    router_sp3_port: int = 8444
+    """Security profile 3 (mutual TLS: the client certificate names the station). 0 disables it;
+    off without the TLS files."""
+    router_tls_cert_file: str = ""
+    """The server certificate chain (PEM) for the profile-2 and -3 listeners."""
+    router_tls_key_file: str = ""
+    router_tls_ca_file: str = ""
+    """Trust store (PEM) for stations' client certificates: the CSMS's CA."""
+    router_tls_reload_interval: float = Field(default=5.0, gt=0)
+    """Seconds between checks of the TLS files' modification times (a change is loaded for new
+    handshakes; connected stations stay)."""
+    router_sp3_forwarded_port: int = 0
+    """Profile 3 behind a TLS-terminating proxy: plain TCP, the client certificate read from
+    ROUTER_FORWARDED_CERT_HEADER of a peer in ROUTER_TRUSTED_PROXIES. 0 disables it."""
+    router_forwarded_cert_header: str = "X-Forwarded-Client-Cert"
+    """URL-encoded PEM (nginx's ssl-client-cert style) or Envoy's XFCC with a Cert= field."""
+    router_trusted_proxies: list[str] = Field(default_factory=list)
+    """CIDRs (a JSON list) whose forwarded client certificate header is believed."""
+    router_security_event_interval: float = Field(default=10.0, ge=0)
+    """At most one security event per station and refusal reason in this many seconds."""
     router_allow_unknown_stations: bool = True
     """On the profile-0 listener only: accept stations that are not in the registry."""
     router_station_call_timeout: float = 20.0

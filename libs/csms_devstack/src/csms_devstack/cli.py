@@ -1,6 +1,9 @@
-"""``csms-dev run``: infrastructure, migrations, then every process of the fleet (Procfile).
+"""``csms-dev run``: infrastructure, the dev PKI, migrations, then every process of the fleet
+(Procfile).
 
 ``csms-dev infra``: only the infrastructure, printing the environment to use with it.
+``csms-dev issue-cert CS-1`` (or ``python -m csms_devstack.cli issue-cert CS-1``): a
+profile-3 client certificate for station CS-1 signed by the dev CA, in .devstack/pki/stations/.
 """
 
 from __future__ import annotations
@@ -10,8 +13,12 @@ import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
-from csms_devstack.stack import ROOT, Stack
+from csms_devstack import pki
+from csms_devstack.stack import ROOT, STATE, Stack
+
+PKI_DIR = STATE / "pki"
 
 SERVICES = {
     "configuration": 8101,
@@ -30,8 +37,17 @@ def banner(env: dict[str, str]) -> str:
         "CSMS is starting:",
         f"  stations (profile 0, no auth)  ws://127.0.0.1:{env.get('ROUTER_SP0_PORT', 8081)}/<stationId>",
         f"  stations (profile 1, Basic)    ws://127.0.0.1:{env.get('ROUTER_SP1_PORT', 8082)}/<stationId>",
+        f"  stations (profile 2, TLS+Basic) wss://127.0.0.1:{env.get('ROUTER_SP2_PORT', 8443)}/<stationId>",
+        f"  stations (profile 3, TLS+cert)  wss://127.0.0.1:{env.get('ROUTER_SP3_PORT', 8444)}/<stationId>",
         f"  router health/metrics          http://127.0.0.1:{env.get('ROUTER_HTTP_PORT', 8080)}/health",
     ]
+    if env.get("CERTIFICATES_CA_CERT_FILE"):
+        lines += [
+            f"  dev CA (trust it for wss://)   {env['CERTIFICATES_CA_CERT_FILE']}",
+            f"  router certificate             {env.get('ROUTER_TLS_CERT_FILE', '')}",
+            "  a station certificate (profile 3): python -m csms_devstack.cli issue-cert CS-1"
+            f"  -> {PKI_DIR / 'stations'}/CS-1.pem, CS-1-key.pem",
+        ]
     lines += [
         f"  {name:<14} API            http://127.0.0.1:{port}/docs"
         for name, port in SERVICES.items()
@@ -42,17 +58,27 @@ def banner(env: dict[str, str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["run", "infra"])
+    parser.add_argument("command", choices=["run", "infra", "issue-cert"])
+    parser.add_argument("station_id", nargs="?", help="issue-cert: the station id (the CN)")
+    parser.add_argument("--pki-dir", type=Path, default=PKI_DIR, help="the dev CA's directory")
     args = parser.parse_args(argv)
+    if args.command == "issue-cert":
+        if not args.station_id:
+            parser.error("issue-cert needs a station id")
+        cert, key = pki.issue_station(pki.ensure(args.pki_dir), args.station_id)
+        print(f"{cert}\n{key}")
+        return 0
+    dev_pki = pki.ensure(args.pki_dir)
     stack = Stack()
     try:
         stack.start_kafka()
         stack.start_postgres()
         env = {**os.environ, **stack.env(), "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text")}
+        env.update(pki.env_for(dev_pki, os.environ))
         # The Procfile says `python`: make it this environment's interpreter.
         env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         if args.command == "infra":
-            for k, v in stack.env().items():
+            for k, v in {**stack.env(), **pki.env_for(dev_pki, os.environ)}.items():
                 print(f"export {k}='{v}'")
             signal.sigwait({signal.SIGINT, signal.SIGTERM})
             return 0

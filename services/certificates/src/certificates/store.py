@@ -243,7 +243,7 @@ async def revoke(session: AsyncSession, serial: str, reason: str, at: datetime) 
     row = await session.get(IssuedRow, serial)
     if row is None:
         return None
-    await session.execute(
+    await (await session.connection()).execute(
         insert(REVOCATIONS)
         .values(serial=serial, station_id=row.station_id, reason=reason[:64], revoked_at=at)
         .on_conflict_do_nothing()

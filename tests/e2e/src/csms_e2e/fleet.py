@@ -76,14 +76,19 @@ class Fleet:
         self.wait_healthy()
         return self
 
-    def add_router(self, gateway_id: str) -> Proc:
-        sp0, sp1 = free_port(), free_port()
+    def add_router(self, gateway_id: str, env: dict[str, str] | None = None) -> Proc:
+        """A router with its own ports; the TLS listeners (profiles 2 and 3) stay off unless
+        ``env`` names the ROUTER_TLS_* files."""
+        ports = {
+            k: str(free_port())
+            for k in ("ROUTER_SP0_PORT", "ROUTER_SP1_PORT", "ROUTER_SP2_PORT", "ROUTER_SP3_PORT")
+        }
         return self.add(
             "router"
             if not any(p.module == "router" for p in self.procs.values())
             else f"router-{gateway_id}",
             "router",
-            {"GATEWAY_ID": gateway_id, "ROUTER_SP0_PORT": str(sp0), "ROUTER_SP1_PORT": str(sp1)},
+            {"GATEWAY_ID": gateway_id, **ports, **(env or {})},
         )
 
     def add(self, name: str, module: str, env: dict[str, str]) -> Proc:
@@ -149,8 +154,8 @@ class Fleet:
 
     def station_url(self, station_id: str, *, router: str = "router", profile: int = 0) -> str:
         env = self.procs[router].env
-        port = env["ROUTER_SP0_PORT"] if profile == 0 else env["ROUTER_SP1_PORT"]
-        return f"ws://127.0.0.1:{port}/{station_id}"
+        port = env[f"ROUTER_SP{profile}_PORT"]
+        return f"{'wss' if profile >= 2 else 'ws'}://127.0.0.1:{port}/{station_id}"
 
     def api(self, service: str) -> str:
         return self.procs[service].url

@@ -86,3 +86,8 @@ def test_issue_cert_command(tmp_path, capsys):
     assert cli.main(["issue-cert", "CS-9", "--pki-dir", str(tmp_path)]) == 0
     assert (tmp_path / "stations" / "CS-9.pem").exists()
     assert str(tmp_path / "stations" / "CS-9-key.pem") in capsys.readouterr().out
+
+
+def test_pki_command_prints_the_files(tmp_path, capsys):
+    assert cli.main(["pki", "--pki-dir", str(tmp_path)]) == 0
+    assert f"ROUTER_TLS_CA_FILE={tmp_path / 'ca.pem'}" in capsys.readouterr().out

@@ -4,6 +4,7 @@
 ``csms-dev infra``: only the infrastructure, printing the environment to use with it.
 ``csms-dev issue-cert CS-1`` (or ``python -m csms_devstack.cli issue-cert CS-1``): a
 profile-3 client certificate for station CS-1 signed by the dev CA, in .devstack/pki/stations/.
+``csms-dev pki``: only the dev CA and the router's certificate (e.g. for deploy/compose).
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ def banner(env: dict[str, str]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["run", "infra", "issue-cert"])
+    parser.add_argument("command", choices=["run", "infra", "issue-cert", "pki"])
     parser.add_argument("station_id", nargs="?", help="issue-cert: the station id (the CN)")
     parser.add_argument("--pki-dir", type=Path, default=PKI_DIR, help="the dev CA's directory")
     args = parser.parse_args(argv)
@@ -69,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{cert}\n{key}")
         return 0
     dev_pki = pki.ensure(args.pki_dir)
+    if args.command == "pki":
+        for k, v in dev_pki.env().items():
+            print(f"{k}={v}")
+        return 0
     stack = Stack()
     try:
         stack.start_kafka()

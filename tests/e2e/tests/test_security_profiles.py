@@ -4,6 +4,7 @@ made here; refusals reach the reporting service as security events."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import ssl
 import tempfile
@@ -14,12 +15,15 @@ from pathlib import Path
 import psycopg
 import pytest
 import websockets
+from aiokafka import AIOKafkaProducer
 from csms_e2e.fleet import Fleet
 from csms_e2e.station import connect, eventually
 from csms_runtime import pki
+from csms_runtime.envelope import StationCommand
+from csms_runtime.topics import TOPIC_CALLS
 from ocpp.v201 import call
 from sqlalchemy.engine import make_url
-from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus
 
 ROUTER = "router-gwtls"
 PASSWORD = "sp2-Passw0rd-long-enough"
@@ -248,3 +252,24 @@ async def test_server_certificate_replaced_while_a_station_stays_connected(fleet
         await eventually(new_handshake_sees_it, what="the new server certificate")
         assert (await cp.call(call.Heartbeat())).current_time  # the old session goes on
         assert dict(x[0] for x in before["subject"])["commonName"] == "router-1"
+
+
+# ---- disconnect command ---------------------------------------------------------------------
+
+
+async def test_disconnect_command_closes_the_station(fleet, http, tls):
+    await commission(http, fleet, "E2E-SP3-8", profile=3)
+    url = fleet.station_url("E2E-SP3-8", router=ROUTER, profile=3)
+    async with websockets.connect(
+        url, subprotocols=["ocpp2.0.1"], ssl=station_ssl(cn="E2E-SP3-8")
+    ) as ws:
+        producer = AIOKafkaProducer(bootstrap_servers=fleet.stack.env()["KAFKA_BOOTSTRAP_SERVERS"])
+        await producer.start()
+        try:
+            cmd = StationCommand("E2E-SP3-8", "disconnect", "certificate revoked")
+            await producer.send_and_wait(TOPIC_CALLS, cmd.to_bytes(), key=b"E2E-SP3-8")
+        finally:
+            await producer.stop()
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 15)
+        assert ws.close_code == 1008 and ws.close_reason == "certificate revoked"

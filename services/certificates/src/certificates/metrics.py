@@ -4,7 +4,8 @@ from prometheus_client import Counter, Gauge
 
 CERTIFICATES_EXPIRING = Gauge(
     "csms_certificates_expiring",
-    "Issued station certificates (not revoked) expiring within the renewal window",
+    "Issued station certificates (not revoked) expiring within 7 days, 30 days and the "
+    "renewal window (CERTIFICATES_RENEW_BEFORE_DAYS)",
     ["within_days"],
 )
 CSR_TOTAL = Counter(

@@ -26,10 +26,12 @@ async def sweep(service: Any) -> list[tuple[str, str]]:
     settings: Settings = service.settings
     now = service.clock.now()
     within = timedelta(days=settings.certificates_renew_before_days)
+    windows = sorted({7.0, 30.0, float(settings.certificates_renew_before_days)})
     async with service.engine.begin() as conn:
         claimed = await store.claim_for_renewal(conn, now, within)
-        expiring = await store.count_expiring(conn, now, within)
-    CERTIFICATES_EXPIRING.labels(str(settings.certificates_renew_before_days)).set(expiring)
+        expiring = {d: await store.count_expiring(conn, now, timedelta(days=d)) for d in windows}
+    for days, count in expiring.items():  # 7 and 30 days for the dashboard and the alert
+        CERTIFICATES_EXPIRING.labels(f"{days:g}").set(count)
     stations = sorted({sid for _, sid in claimed})
     if stations:
         log.info("asking stations to renew their certificates", extra={"stations": len(stations)})

@@ -386,7 +386,7 @@ async def test_a05_profile_1_upgraded_to_3_then_refused_on_1(fleet, http, csms_c
         )
         assert r.status_code == 200, r.text
         upgrade = r.json()
-        assert upgrade["status"] == "awaiting_reconnect", upgrade
+        assert upgrade["status"] == "awaiting_reconnect", upgrade["steps"]
         assert upgrade["fromProfile"] == 1 and upgrade["toProfile"] == 3
         assert [(s["action"], s["accepted"]) for s in upgrade["steps"]] == [
             ("SetNetworkProfile", True),

@@ -137,6 +137,7 @@ class CallClient:
                 call_id=call_id,
                 deadline=time.time() + wait,
                 traceparent=telemetry.current_traceparent(),
+                origin=self.service,
             )
             await self.publisher.send(TOPIC_CALLS, station_id, env.to_bytes(), _str_headers(env))
             entry = await self._wait(call_id, fut, wait)

@@ -47,6 +47,11 @@ class Envelope:
     """CSMS-initiated calls: epoch seconds after which the call is no longer worth sending."""
     received_at: float = field(default_factory=time.time)
     traceparent: str | None = None
+    origin: str | None = None
+    """CSMS-initiated calls: the block whose service made the call. When it is not the block
+    that owns the action (the configuration service's SetVariables in A05, a monitoring
+    action), the router sends the station's answer to that block's topic too, so the caller's
+    call log is resolved."""
 
     def to_bytes(self) -> bytes:
         return orjson.dumps(_compact(self, _FIELD_NAMES))

@@ -25,7 +25,7 @@ from csms_runtime import db, logs, telemetry
 from csms_runtime.envelope import PROTOCOL_201, ConnectionEvent, Envelope, Kind, StationCommand
 from csms_runtime.kafka import ensure_topics, set_fetch_wait
 from csms_runtime.topics import TOPIC_CALLS, TOPIC_CONNECTIONS, fixed_topics, topic_in, topic_out
-from ocpp_schema.actions import csms_call_block, is_known_action, station_call_block
+from ocpp_schema.actions import Block, csms_call_block, is_known_action, station_call_block
 from ocpp_schema.errors import (
     InternalError,
     NotSupportedError,
@@ -82,6 +82,7 @@ log = logging.getLogger(__name__)
 tracer = trace.get_tracer("csms.router")
 
 SUBPROTOCOLS = (PROTOCOL_201,)
+_BLOCKS = frozenset(b.value for b in Block)
 
 
 @dataclass(frozen=True, slots=True)
@@ -614,6 +615,10 @@ class Gateway:
         block = csms_call_block(call.action)
         if block is not None:
             self._spawn(self._produce(topic_in(block), conn.station_id, reply, "answer"))
+        # A call another block's service made (A05's SetVariables from configuration): its
+        # caller waits on its own call log, resolved by its own topic.
+        if call.origin and call.origin != block and call.origin in _BLOCKS:
+            self._spawn(self._produce(topic_in(call.origin), conn.station_id, reply, "answer"))
 
     # ---- CSMS -> station ---------------------------------------------------------------
 

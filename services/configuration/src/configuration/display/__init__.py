@@ -1,0 +1,2 @@
+"""Display messages (OCPP O use cases): the messages stations accepted, reconciled with what
+they report in NotifyDisplayMessages."""

@@ -2,13 +2,17 @@
 
 from typing import Any
 
+from configuration.webhooks.api import router
+from configuration.webhooks.delivery import webhooks
+
 ROUTES: list[Any] = []
 """Rows of the service's handler table (route / answered)."""
 SUBSCRIPTIONS: list[Any] = []
-"""Side topics (csms_runtime.service.Subscription)."""
-TASKS: list[Any] = []
+"""Side topics (csms_runtime.service.Subscription): none, the webhooks consume on their own
+(group csms.webhooks), off the service's consumer."""
+TASKS: list[Any] = [webhooks]
 """Background tasks: async def task(service) -> None."""
-ROUTERS: list[Any] = []
+ROUTERS: list[Any] = [router]
 """Data API routers."""
 REQUEST_IDS: tuple[str, ...] = ()
 """CSMS->station actions whose requestId the message API allocates when left out."""

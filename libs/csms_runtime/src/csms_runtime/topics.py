@@ -16,6 +16,9 @@ TOPIC_REPORTING_EVENTS = "csms.events.reporting"
 monitoring service applies them to the device model it owns (ADR 0011)."""
 TOPIC_SECURITY_EVENTS = "csms.events.security"
 """SecurityEventNotifications, keyed by station id."""
+TOPIC_DATATRANSFER_EVENTS = "csms.events.datatransfer"
+"""DataTransfers from stations with the CSMS's answer, keyed by station id: vendor-specific
+processing lives outside the CSMS."""
 
 
 def topic_in(block: Block | str) -> str:
@@ -44,5 +47,6 @@ def fixed_topics() -> list[str]:
             TOPIC_MONITORING_EVENTS,
             TOPIC_REPORTING_EVENTS,
             TOPIC_SECURITY_EVENTS,
+            TOPIC_DATATRANSFER_EVENTS,
         ]
     )

@@ -2,18 +2,28 @@
 
 from typing import Any
 
-ROUTES: list[Any] = []
+from csms_runtime.handlers import answered, route
+
+from configuration.firmware import api, handlers, store, tasks
+
+ROUTES: list[Any] = [
+    route("FirmwareStatusNotification", handlers.firmware_status_notification),
+    route("PublishFirmwareStatusNotification", handlers.publish_firmware_status_notification),
+    answered("UpdateFirmware", handlers.update_firmware_answered),
+    answered("PublishFirmware", handlers.publish_firmware_answered),
+    answered("UnpublishFirmware", handlers.unpublish_firmware_answered),
+]
 """Rows of the service's handler table (route / answered)."""
 SUBSCRIPTIONS: list[Any] = []
 """Side topics (csms_runtime.service.Subscription)."""
-TASKS: list[Any] = []
+TASKS: list[Any] = [tasks.run_campaigns]
 """Background tasks: async def task(service) -> None."""
-ROUTERS: list[Any] = []
+ROUTERS: list[Any] = [api.router, api.station_router]
 """Data API routers."""
-REQUEST_IDS: tuple[str, ...] = ()
+REQUEST_IDS: tuple[str, ...] = ("UpdateFirmware", "PublishFirmware")
 """CSMS->station actions whose requestId the message API allocates when left out."""
 
 
 def ports(conn: Any) -> dict[str, Any]:
     """This part's ports over one unit of work."""
-    return {}
+    return store.ports(conn)

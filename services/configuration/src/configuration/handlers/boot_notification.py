@@ -1,9 +1,11 @@
-"""BootNotification: record the station's boot; answer with what an operator commissioned."""
+"""BootNotification: record the station's boot; answer with what an operator commissioned.
+The reported firmwareVersion is checked against a pending firmware update (L01)."""
 
 from csms_runtime.clock import Clock
 from csms_runtime.handlers import StationRef
 from ocpp_schema.v201 import BootNotificationRequest, BootNotificationResponse
 
+from configuration.firmware.ports import Firmware
 from configuration.ports import Boot, Stations
 from configuration.settings import Settings
 
@@ -15,6 +17,7 @@ async def boot_notification(
     stations: Stations,
     clock: Clock,
     settings: Settings,
+    firmware: Firmware | None = None,
 ) -> BootNotificationResponse:
     now = clock.now()
     cs = req.charging_station
@@ -29,6 +32,8 @@ async def boot_notification(
         ),
         now,
     )
+    if firmware is not None:
+        await firmware.boot_reported(station.id, cs.firmware_version, now)
     return BootNotificationResponse(
         current_time=now,
         interval=commissioned.heartbeat_interval or settings.heartbeat_interval,

@@ -99,24 +99,37 @@ async def test_online_filter_lists_connected_stations(fleet, http):
     assert "E2E-ONLINE-1" not in [s["id"] for s in r.json()["items"]]
 
 
-async def test_an_action_no_service_handles_yet_answers_not_supported(fleet):
-    """A station call of the action table that no service's handler table has yet is answered
-    CALLERROR NotSupported (never left unanswered), and the station carries on."""
-    from ocpp.exceptions import NotSupportedError
+def test_every_station_action_of_ocpp_201_has_a_handler():
+    """No station -> CSMS action of the action table is left to the NotSupported fallback."""
+    assert not_yet_handled() == set()
 
-    unhandled = not_yet_handled()
-    assert "FirmwareStatusNotification" in unhandled, unhandled  # configuration, issue 11
-    async with connect(fleet.station_url("E2E-NS-1"), "E2E-NS-1") as cp:
-        try:
-            await cp.call(
-                call.FirmwareStatusNotification(status="Downloading", request_id=1),
-                suppress=False,
-            )
-        except NotSupportedError:
-            pass
-        else:
-            raise AssertionError("FirmwareStatusNotification should be answered NotSupported")
-        assert (await cp.call(call.Heartbeat())).current_time
+
+# A schema-valid, minimal request of every station -> CSMS action the configuration block owns.
+CONFIGURATION_CALLS = {
+    "BootNotification": {"chargingStation": {"model": "M", "vendorName": "V"}, "reason": "PowerUp"},
+    "Heartbeat": {},
+    "FirmwareStatusNotification": {"status": "Idle"},
+    "PublishFirmwareStatusNotification": {"status": "Idle"},
+    "NotifyDisplayMessages": {"requestId": 1},
+    "DataTransfer": {"vendorId": "org.example.unknown"},
+}
+
+
+async def test_every_configuration_action_answers_a_schema_valid_callresult(fleet):
+    import orjson
+    from csms_e2e.station import raw_station
+    from ocpp_schema.actions import Block, Direction, actions_of
+    from ocpp_schema.validation import validate_request, validate_response
+
+    owned = {a.name for a in actions_of(Block.configuration, Direction.CS_TO_CSMS)}
+    assert set(CONFIGURATION_CALLS) == owned
+    async with raw_station(fleet, "E2E-CFG-ALL") as ws:
+        for n, (action, payload) in enumerate(CONFIGURATION_CALLS.items()):
+            validate_request(action, payload)
+            await ws.send(orjson.dumps([2, f"m{n}", action, payload]).decode())
+            answer = orjson.loads(await asyncio.wait_for(ws.recv(), 15))
+            assert answer[0] == 3 and answer[1] == f"m{n}", (action, answer)
+            validate_response(action, answer[2])
 
 
 def not_yet_handled() -> set[str]:

@@ -1,7 +1,12 @@
 from csms_runtime.settings import ServiceSettings
 
+from configuration.firmware.settings import FirmwareSettings
+from configuration.webhooks.settings import WebhookSettings
 
-class Settings(ServiceSettings):
+
+class Settings(FirmwareSettings, WebhookSettings, ServiceSettings):
+    """The service's settings, with the firmware (FIRMWARE_*) and webhook (WEBHOOK_*) parts'."""
+
     http_port: int = 8101
     heartbeat_interval: int = 300
     """Seconds between heartbeats answered to an Accepted BootNotification, unless set per station."""

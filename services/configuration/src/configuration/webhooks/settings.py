@@ -1,6 +1,6 @@
 """Settings of the webhooks, read from the environment (WEBHOOK_*).
 
-The service's ``Settings`` is not extended (other parts own it): :func:`webhook_settings`
+The service's ``Settings`` inherits them; :func:`webhook_settings`
 reads these on their own, or takes them from a Settings that inherits them.
 """
 

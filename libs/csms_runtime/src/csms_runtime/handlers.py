@@ -33,11 +33,24 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
-from ocpp_schema.v201 import request_model, response_model
+from ocpp_schema import v16, v201
 from pydantic import BaseModel
 
 PROTOCOL_201 = "2.0.1"
-"""Handler tables are keyed by OCPP version ("2.0.1", later "1.6" and "2.1")."""
+PROTOCOL_16 = "1.6"
+"""Handler tables are keyed by OCPP version ("2.0.1", "1.6", later "2.1")."""
+
+_MODELS = {PROTOCOL_201: v201, PROTOCOL_16: v16}
+
+
+def models_of(action: str, protocol: str) -> tuple[type[BaseModel], type[BaseModel]]:
+    """The generated (request, response) models of ``action`` in ``protocol``; KeyError for
+    an action the version does not have, ValueError for an unknown version."""
+    module = _MODELS.get(protocol)
+    if module is None:
+        raise ValueError(f"no models for OCPP protocol version {protocol!r}")
+    return module.request_model(action), module.response_model(action)
+
 
 R = TypeVar("R")
 
@@ -118,11 +131,13 @@ class AnswerRoute:
 
 
 def route(action: str, handler: Handler, *, protocol: str = PROTOCOL_201) -> Route:
-    """A table row for a station->CSMS action, with the generated models of that action."""
+    """A table row for a station->CSMS action, with the generated models of that action
+    (``ocpp_schema.v201`` or, for ``protocol="1.6"``, ``ocpp_schema.v16``)."""
+    request, response = models_of(action, protocol)
     return Route(
         action,
-        request_model(action),
-        response_model(action),
+        request,
+        response,
         handler,
         port_names(handler),
         protocol,
@@ -138,10 +153,11 @@ def answered(
 ) -> AnswerRoute:
     """A table row for a station's answer to a CSMS->station call of this block: ``handler``
     acts on a CALLRESULT, ``errors`` on a CALLERROR (either may be left out)."""
+    request, response = models_of(action, protocol)
     return AnswerRoute(
         action,
-        request_model(action),
-        response_model(action),
+        request,
+        response,
         handler,
         port_names(handler) if handler is not None else (),
         protocol,

@@ -1,4 +1,4 @@
-"""OCPP-J 2.0.1 CallError codes as exceptions.
+"""OCPP-J 2.0.1 CallError codes as exceptions (and their OCPP-J 1.6 spellings).
 
 Raise one of these anywhere a CALL is handled; the gateway turns it into a
 CALLERROR frame with ``exc.code``, ``exc.description`` and ``exc.details``.
@@ -116,13 +116,53 @@ _BY_CODE: dict[str, type[OCPPError]] = {
 CALL_ERROR_CODES: frozenset[str] = frozenset(_BY_CODE)
 
 
-def error_for_code(code: str) -> type[OCPPError]:
-    """Exception class for an OCPP-J error code; ``GenericError`` for unknown codes."""
+def error_for_code(code: str, protocol: str = "2.0.1") -> type[OCPPError]:
+    """Exception class for an OCPP-J error code of ``protocol``; ``GenericError`` for unknown
+    codes (1.6's ``FormationViolation`` is :class:`FormatViolationError`, and so on)."""
+    if protocol == "1.6":
+        if code in _BY_CODE_16:
+            return _BY_CODE_16[code]
+        if code not in CALL_ERROR_CODES_16:
+            return GenericError
+    elif protocol != "2.0.1":
+        raise ValueError(f"unknown OCPP protocol version {protocol!r}")
     return _BY_CODE.get(code, GenericError)
+
+
+CODES_16: dict[str, str] = {
+    "FormatViolation": "FormationViolation",
+    "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
+    "MessageTypeNotSupported": "GenericError",
+    "RpcFrameworkError": "GenericError",
+}
+"""2.0.1 CallError code -> the OCPP-J 1.6 code, where they differ. 1.6 spells two codes
+differently and has no MessageTypeNotSupported or RpcFrameworkError (GenericError is 1.6's
+"any other error")."""
+
+CALL_ERROR_CODES_16: frozenset[str] = frozenset(CODES_16.get(c, c) for c in CALL_ERROR_CODES)
+"""The ten OCPP-J 1.6 CallError codes."""
+
+_BY_CODE_16: dict[str, type[OCPPError]] = {
+    "FormationViolation": FormatViolationError,
+    "OccurenceConstraintViolation": OccurrenceConstraintViolationError,
+}
+
+
+def code_for(error: OCPPError | type[OCPPError] | str, protocol: str = "2.0.1") -> str:
+    """The CallError code of ``error`` (an exception, its class or a 2.0.1 code) in
+    ``protocol``: unchanged for "2.0.1", translated with :data:`CODES_16` for "1.6"."""
+    code = error if isinstance(error, str) else error.code
+    if protocol == "2.0.1":
+        return code
+    if protocol == "1.6":
+        return CODES_16.get(code, code)
+    raise ValueError(f"unknown OCPP protocol version {protocol!r}")
 
 
 __all__ = [
     "CALL_ERROR_CODES",
+    "CALL_ERROR_CODES_16",
+    "CODES_16",
     "FormatViolationError",
     "GenericError",
     "InternalError",
@@ -136,5 +176,6 @@ __all__ = [
     "SecurityError",
     "TypeConstraintViolationError",
     "UnknownActionError",
+    "code_for",
     "error_for_code",
 ]

@@ -1,4 +1,4 @@
-"""Validate OCPP 2.0.1 payloads against the official JSON schemas.
+"""Validate OCPP 2.0.1 (and, with ``protocol="1.6"``, OCPP 1.6) payloads against the schemas.
 
 Validators are compiled with fastjsonschema lazily, once per schema, and cached
 (call :func:`precompile` at start-up to pay the ~20 ms per schema up front).
@@ -11,6 +11,12 @@ relative to the payload (array items as ``meterValue[0]``) and
 Enums in :data:`OPEN_ENUMS` accept any string (see ADR 0007): a vendor measurand in a
 meter value is stored as sent rather than refusing the whole TransactionEvent. Integers
 without bounds get the 32-bit range OCPP 2.0.1 Part 2 defines for ``integer``.
+
+Every function takes ``protocol="2.0.1"``; ``"1.6"`` uses the 1.6 schemas (core and optional
+profiles plus the security whitepaper, ``schemas/v16``, draft-04/06) and raises the same
+exception classes with ``code`` set to the 1.6 spelling (``FormationViolation``,
+``OccurenceConstraintViolation``: :data:`ocpp_schema.errors.CODES_16`). 1.6 integers get the
+same 32-bit range (OCPP-J 1.6 defines ``integer`` as 32-bit too); 1.6 opens no enum.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any, Literal
 import fastjsonschema
 from fastjsonschema import JsonSchemaValueException
 
-from ocpp_schema.actions import ALL_ACTION_NAMES
+from ocpp_schema.actions import PROTOCOL_16, PROTOCOL_201, action_names
 from ocpp_schema.errors import (
     FormatViolationError,
     OccurrenceConstraintViolationError,
@@ -31,15 +37,26 @@ from ocpp_schema.errors import (
     PropertyConstraintViolationError,
     TypeConstraintViolationError,
     UnknownActionError,
+    code_for,
 )
 
 SCHEMA_DIR: Path = Path(__file__).resolve().parent / "schemas" / "v201"
+SCHEMA_DIR_16: Path = Path(__file__).resolve().parent / "schemas" / "v16"
+_SCHEMA_DIRS: dict[str, Path] = {PROTOCOL_201: SCHEMA_DIR, PROTOCOL_16: SCHEMA_DIR_16}
 
 Kind = Literal["Request", "Response"]
 _Validator = Callable[[Any], Any]
 
 _request_validators: dict[str, _Validator] = {}
 _response_validators: dict[str, _Validator] = {}
+_request_validators_16: dict[str, _Validator] = {}
+_response_validators_16: dict[str, _Validator] = {}
+_CACHES: dict[tuple[str, str], dict[str, _Validator]] = {
+    (PROTOCOL_201, "Request"): _request_validators,
+    (PROTOCOL_201, "Response"): _response_validators,
+    (PROTOCOL_16, "Request"): _request_validators_16,
+    (PROTOCOL_16, "Response"): _response_validators_16,
+}
 
 _ERROR_BY_RULE: dict[str, type[OCPPError]] = {
     "required": OccurrenceConstraintViolationError,
@@ -66,13 +83,13 @@ _ERROR_BY_RULE: dict[str, type[OCPPError]] = {
 }
 
 
-def schema_path(action: str, kind: Kind) -> Path:
+def schema_path(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> Path:
     """Path of the official schema file for ``action``'s Request or Response."""
     if kind not in ("Request", "Response"):
         raise ValueError(f"kind must be 'Request' or 'Response', not {kind!r}")
-    if action not in ALL_ACTION_NAMES:
+    if action not in action_names(protocol):
         raise UnknownActionError(f"Unknown action '{action}'")
-    return SCHEMA_DIR / f"{action}{kind}.json"
+    return _SCHEMA_DIRS[protocol] / f"{action}{kind}.json"
 
 
 OPEN_ENUMS = frozenset({"MeasurandEnumType"})
@@ -82,15 +99,16 @@ INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 """OCPP 2.0.1 Part 2 defines ``integer`` as 32-bit signed; the JSON schemas leave it unbounded."""
 
 
-def load_schema(action: str, kind: Kind) -> dict[str, Any]:
-    """The parsed official schema (the files start with a UTF-8 BOM)."""
-    return json.loads(schema_path(action, kind).read_text(encoding="utf-8-sig"))
+def load_schema(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> dict[str, Any]:
+    """The parsed official schema (the 2.0.1 files start with a UTF-8 BOM)."""
+    return json.loads(schema_path(action, kind, protocol).read_text(encoding="utf-8-sig"))
 
 
-def effective_schema(action: str, kind: Kind) -> dict[str, Any]:
+def effective_schema(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> dict[str, Any]:
     """The official schema as this CSMS enforces it: the enums of OPEN_ENUMS opened."""
-    schema = load_schema(action, kind)
-    for name in OPEN_ENUMS & set(schema.get("definitions", {})):
+    schema = load_schema(action, kind, protocol)
+    open_enums = OPEN_ENUMS if protocol == PROTOCOL_201 else frozenset()
+    for name in open_enums & set(schema.get("definitions", {})):
         schema["definitions"][name].pop("enum", None)
     _bound_integers(schema)
     return schema
@@ -109,42 +127,51 @@ def _bound_integers(node: Any) -> None:
             _bound_integers(value)
 
 
-def _compile(action: str, kind: Kind, cache: dict[str, _Validator]) -> _Validator:
-    # fastjsonschema picks the draft from "$schema" (draft-06 for all OCPP 2.0.1 files).
-    validator = fastjsonschema.compile(effective_schema(action, kind), use_default=False)
+def _cache(kind: Kind, protocol: str) -> dict[str, _Validator]:
+    try:
+        return _CACHES[(protocol, kind)]
+    except KeyError:
+        raise ValueError(f"unknown OCPP protocol version {protocol!r}") from None
+
+
+def _compile(
+    action: str, kind: Kind, cache: dict[str, _Validator], protocol: str = PROTOCOL_201
+) -> _Validator:
+    # fastjsonschema picks the draft from "$schema" (draft-06 for all OCPP 2.0.1 files,
+    # draft-04 for OCPP 1.6 core and draft-06 for its security extension).
+    validator = fastjsonschema.compile(effective_schema(action, kind, protocol), use_default=False)
     cache[action] = validator
     return validator
 
 
-def precompile(actions: Iterable[str] | None = None) -> None:
-    """Compile and cache the validators of ``actions`` (default: all 64) now."""
-    for action in sorted(ALL_ACTION_NAMES) if actions is None else actions:
-        if action not in _request_validators:
-            _compile(action, "Request", _request_validators)
-        if action not in _response_validators:
-            _compile(action, "Response", _response_validators)
+def precompile(actions: Iterable[str] | None = None, protocol: str = PROTOCOL_201) -> None:
+    """Compile and cache the validators of ``actions`` (default: all of ``protocol``) now."""
+    for action in sorted(action_names(protocol)) if actions is None else actions:
+        for kind in ("Request", "Response"):
+            cache = _cache(kind, protocol)
+            if action not in cache:
+                _compile(action, kind, cache, protocol)
 
 
-def validate_request(action: str, payload: dict[str, Any]) -> None:
+def _validate(action: str, payload: Any, kind: Kind, protocol: str) -> None:
+    cache = _cache(kind, protocol)
+    validator = cache.get(action)
+    if validator is None:
+        validator = _compile(action, kind, cache, protocol)
+    try:
+        validator(payload)
+    except JsonSchemaValueException as exc:
+        raise _to_ocpp_error(exc, protocol) from exc
+
+
+def validate_request(action: str, payload: dict[str, Any], protocol: str = PROTOCOL_201) -> None:
     """Validate a CALL payload of ``action``; raise an OCPPError subclass if invalid."""
-    validator = _request_validators.get(action)
-    if validator is None:
-        validator = _compile(action, "Request", _request_validators)
-    try:
-        validator(payload)
-    except JsonSchemaValueException as exc:
-        raise _to_ocpp_error(exc) from exc
+    _validate(action, payload, "Request", protocol)
 
 
-def validate_response(action: str, payload: dict[str, Any]) -> None:
+def validate_response(action: str, payload: dict[str, Any], protocol: str = PROTOCOL_201) -> None:
     """Validate a CALLRESULT payload of ``action``; raise an OCPPError subclass if invalid."""
-    validator = _response_validators.get(action)
-    if validator is None:
-        validator = _compile(action, "Response", _response_validators)
-    try:
-        validator(payload)
-    except JsonSchemaValueException as exc:
-        raise _to_ocpp_error(exc) from exc
+    _validate(action, payload, "Response", protocol)
 
 
 def _relative_path(name: str) -> str:
@@ -164,7 +191,7 @@ def _quoted(names: Iterable[Any]) -> str:
     return ", ".join(repr(n) for n in names)
 
 
-def _to_ocpp_error(exc: JsonSchemaValueException) -> OCPPError:
+def _to_ocpp_error(exc: JsonSchemaValueException, protocol: str = PROTOCOL_201) -> OCPPError:
     rule = exc.rule or ""
     path = _relative_path(exc.name or "data")
     subject = path or "payload"
@@ -231,11 +258,15 @@ def _to_ocpp_error(exc: JsonSchemaValueException) -> OCPPError:
         description = message
 
     error_cls = _ERROR_BY_RULE.get(rule, FormatViolationError)
-    return error_cls(description, {"field": field, "rule": rule})
+    error = error_cls(description, {"field": field, "rule": rule})
+    if protocol != PROTOCOL_201:
+        error.code = code_for(error, protocol)  # 1.6 spells some codes differently
+    return error
 
 
 __all__ = [
     "SCHEMA_DIR",
+    "SCHEMA_DIR_16",
     "effective_schema",
     "load_schema",
     "precompile",

@@ -113,7 +113,7 @@ def test_every_action_has_schemas_models_and_a_block():
                 "SignedFirmwareStatusNotification", "DiagnosticsStatusNotification",
             },
             {
-                "ChangeAvailability", "ChangeConfiguration", "GetConfiguration", "Reset",
+                "ChangeAvailability", "Reset",
                 "TriggerMessage", "ExtendedTriggerMessage", "DataTransfer", "UpdateFirmware",
                 "SignedUpdateFirmware", "GetDiagnostics",
             },
@@ -132,7 +132,7 @@ def test_every_action_has_schemas_models_and_a_block():
             },
         ),
         (Block.reporting, {"SecurityEventNotification", "LogStatusNotification"}, {"GetLog"}),
-        (Block.monitoring, set(), set()),
+        (Block.monitoring, set(), {"GetConfiguration", "ChangeConfiguration"}),
     ],
 )  # fmt: skip
 def test_blocks_and_directions(block, station_calls, csms_calls):

@@ -17,6 +17,11 @@ the CSMS itself, e.g. for a remote start), which is Accepted; a stored status ot
 Accepted is answered as stored; an Accepted token past its expiry is Expired; an Accepted
 token that does not allow concurrent transactions and is already in an active transaction
 (other than the one being reported) is ConcurrentTx.
+
+OCPP 1.6 (ADR 0014): a 1.6 ``idTag`` is the 2.0.1 IdToken ``{idToken: idTag, type:
+ISO14443}`` (:data:`TYPE_16`), but a station's tag is looked up by its value whatever type an
+operator stored it under (ISO14443 first): ``info_16`` answers the 1.6 ``IdTagInfo`` the same
+rules give (:func:`tag_info`).
 """
 
 from __future__ import annotations
@@ -31,6 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 TOKENS = "evdriver.id_tokens"
 TRANSACTIONS = "transactions.transactions"
+
+TYPE_16 = "ISO14443"
+"""The IdToken type a 1.6 idTag is stored and looked up as first."""
 
 ALWAYS_ACCEPTED = frozenset({"NoAuthorization"})
 ACCEPTED_WHEN_UNKNOWN = frozenset({"Central"})
@@ -89,6 +97,31 @@ def decide(
     return info
 
 
+_STATUS_16 = frozenset({"Accepted", "Blocked", "Expired", "Invalid", "ConcurrentTx"})
+
+
+def tag_info(info: dict[str, Any]) -> dict[str, Any]:
+    """A 2.0.1 IdTokenInfo (JSON) as the 1.6 IdTagInfo: statuses 1.6 lacks (Unknown, NoCredit,
+    NotAllowedTypeEVSE, NotAtThisLocation, NotAtThisTime) are Invalid; the cache expiry is the
+    expiryDate, the group token the parentIdTag."""
+    status = info.get("status", "Invalid")
+    out: dict[str, Any] = {"status": status if status in _STATUS_16 else "Invalid"}
+    if info.get("cacheExpiryDateTime"):
+        out["expiryDate"] = info["cacheExpiryDateTime"]
+    group = info.get("groupIdToken")
+    if group and group.get("idToken"):
+        out["parentIdTag"] = str(group["idToken"])[:20]
+    return out
+
+
+def pick_type(types: Sequence[str]) -> str:
+    """The stored type a 1.6 idTag stands for, of the types its value is stored under:
+    ISO14443 first, then the first in name order; ISO14443 when there is none."""
+    if not types or TYPE_16 in types:
+        return TYPE_16
+    return sorted(types)[0]
+
+
 class IdTokens(Protocol):
     """The ``id_tokens`` port: authorization as both evdriver and transactions answer it."""
 
@@ -103,6 +136,12 @@ class IdTokens(Protocol):
     ) -> dict[str, Any]:
         """``station_id``/``transaction_id`` name the transaction being reported, which does
         not count against the token's concurrency."""
+        ...
+
+    async def info_16(
+        self, id_tag: str, now: datetime, *, station_id: str = "", transaction_id: str = ""
+    ) -> dict[str, Any]:
+        """The OCPP 1.6 IdTagInfo (JSON) for ``id_tag``, by the same rules."""
         ...
 
 
@@ -120,6 +159,16 @@ _ACTIVE_SQL = text(
 )
 
 
+_TYPES_SQL = text(
+    f"select id_token, type from {TOKENS} where id_token = any(cast(:ids as varchar[]))"
+)
+
+
+def _tag_of(request: Any) -> str | None:
+    tag = getattr(request, "id_tag", None)
+    return tag if isinstance(tag, str) else None
+
+
 def _token_of(request: Any) -> Key | None:
     tok = getattr(request, "id_token", None)
     if tok is None or not hasattr(tok, "id_token"):
@@ -135,10 +184,36 @@ class PgIdTokens:
     conn: AsyncConnection
     rows: dict[Key, TokenRow | None] = field(default_factory=dict)
     active: dict[Key, set[TxKey]] = field(default_factory=dict)
+    types: dict[str, list[str]] = field(default_factory=dict)
+    """1.6 idTag -> the types its value is stored under."""
 
     async def preload(self, work: Sequence[Any]) -> None:
         keys = {k for w in work if (k := _token_of(w.request)) is not None}
+        tags = {t for w in work if (t := _tag_of(w.request)) is not None}
+        if tags:
+            await self._load_types(sorted(tags))
+            keys |= {(t, pick_type(self.types[t])) for t in tags}
         await self._load([k for k in keys if k[1] not in ALWAYS_ACCEPTED and k not in self.rows])
+
+    async def _load_types(self, tags: list[str]) -> None:
+        tags = [t for t in tags if t not in self.types]
+        if not tags:
+            return
+        for t in tags:
+            self.types[t] = []
+        for r in await self.conn.execute(_TYPES_SQL, {"ids": tags}):
+            self.types[r.id_token].append(r.type)
+
+    async def info_16(
+        self, id_tag: str, now: datetime, *, station_id: str = "", transaction_id: str = ""
+    ) -> dict[str, Any]:
+        await self._load_types([id_tag])
+        type_ = pick_type(self.types[id_tag])
+        return tag_info(
+            await self.info(
+                id_tag, type_, now, station_id=station_id, transaction_id=transaction_id
+            )
+        )
 
     async def _load(self, keys: list[Key]) -> None:
         if not keys:
@@ -187,6 +262,16 @@ class InMemoryIdTokens:
 
     rows: dict[Key, TokenRow] = field(default_factory=dict)
     active: dict[Key, set[TxKey]] = field(default_factory=dict)
+
+    async def info_16(
+        self, id_tag: str, now: datetime, *, station_id: str = "", transaction_id: str = ""
+    ) -> dict[str, Any]:
+        type_ = pick_type([t for tok, t in self.rows if tok == id_tag])
+        return tag_info(
+            await self.info(
+                id_tag, type_, now, station_id=station_id, transaction_id=transaction_id
+            )
+        )
 
     async def info(
         self,

@@ -2,7 +2,7 @@
 
 Other processes read it (the router for Basic auth, every service to answer
 "unknown" or "offline" at once) but never write it. The columns read here are the
-contract: configuration.stations(id, online, password_hash, security_profile).
+contract: configuration.stations(id, online, password_hash, security_profile, protocol).
 """
 
 from __future__ import annotations
@@ -23,19 +23,23 @@ class StationState:
     password_hash: str | None
     security_profile: int = 0
     """The lowest security profile (0-3) the station may connect with."""
+    protocol: str | None = None
+    """The OCPP subprotocol of its current (or last) connection ("ocpp2.0.1", "ocpp1.6")."""
 
 
 async def lookup(engine: AsyncEngine, station_ids: list[str]) -> dict[str, StationState]:
     async with engine.connect() as conn:
         rows = await conn.execute(
             text(
-                f"select id, online, password_hash, security_profile from {TABLE}"
+                f"select id, online, password_hash, security_profile, protocol from {TABLE}"
                 " where id = any(:ids)"
             ),
             {"ids": station_ids},
         )
         return {
-            r.id: StationState(r.id, bool(r.online), r.password_hash, int(r.security_profile))
+            r.id: StationState(
+                r.id, bool(r.online), r.password_hash, int(r.security_profile), r.protocol
+            )
             for r in rows
         }
 

@@ -162,8 +162,6 @@ _TABLE_16: dict[Block, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (
             "Reset",
             "ChangeAvailability",
-            "ChangeConfiguration",
-            "GetConfiguration",
             "TriggerMessage",
             "UpdateFirmware",
             "GetDiagnostics",
@@ -193,7 +191,9 @@ _TABLE_16: dict[Block, tuple[tuple[str, ...], tuple[str, ...]]] = {
         (),
         ("SetChargingProfile", "ClearChargingProfile", "GetCompositeSchedule"),
     ),
-    Block.monitoring: ((), ()),
+    # GetConfiguration / ChangeConfiguration read and write the device model (ADR 0011: the
+    # monitoring service owns it), as GetVariables / SetVariables do in 2.0.1.
+    Block.monitoring: ((), ("GetConfiguration", "ChangeConfiguration")),
     Block.reporting: (
         ("SecurityEventNotification", "LogStatusNotification"),
         ("GetLog",),

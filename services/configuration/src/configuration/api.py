@@ -33,6 +33,10 @@ class StationOut(ApiModel):
         description="The lowest security profile (0-3) the station may connect with"
     )
     online: bool
+    protocol: str | None = Field(
+        default=None,
+        description='OCPP version of the current (or last) connection: "ocpp2.0.1" or "ocpp1.6"',
+    )
     gateway_id: str | None
     connected_at: datetime | None
     disconnected_at: datetime | None

@@ -63,6 +63,7 @@ async def on_connection_message(message: Message, *, stations: Stations) -> None
             connection_id=message.connection_id,
             gateway_id=message.gateway_id,
             at=at,
+            protocol=message.protocol,
         )
         profile = listener_profile(message.listener)
         if profile:

@@ -42,9 +42,16 @@ class Stations(Protocol):
         ...
 
     async def connected(
-        self, station_id: str, *, connection_id: str, gateway_id: str, at: datetime
+        self,
+        station_id: str,
+        *,
+        connection_id: str,
+        gateway_id: str,
+        at: datetime,
+        protocol: str | None = None,
     ) -> None:
-        """Online on this connection, unless a newer connection is already known."""
+        """Online on this connection (speaking ``protocol``, e.g. "ocpp1.6"), unless a newer
+        connection is already known."""
         ...
 
     async def disconnected(self, station_id: str, *, connection_id: str, at: datetime) -> None:
@@ -83,6 +90,7 @@ class StationRow:
     disconnected_at: datetime | None = None
     last_seen_at: datetime | None = None
     security_profile: int = 0
+    protocol: str | None = None
 
 
 @dataclass
@@ -122,12 +130,19 @@ class InMemoryStations:
                 row.last_seen_at = at
 
     async def connected(
-        self, station_id: str, *, connection_id: str, gateway_id: str, at: datetime
+        self,
+        station_id: str,
+        *,
+        connection_id: str,
+        gateway_id: str,
+        at: datetime,
+        protocol: str | None = None,
     ) -> None:
         row = self.rows.setdefault(station_id, StationRow(station_id))
         self.gateways.setdefault(gateway_id, (at, 0.0, None))
         if row.connected_at is None or row.connected_at <= at:
             row.online, row.connection_id, row.gateway_id = True, connection_id, gateway_id
+            row.protocol = protocol or row.protocol
             row.connected_at = at
             if row.last_seen_at is None or row.last_seen_at < at:
                 row.last_seen_at = at

@@ -54,6 +54,8 @@ class Station(SQLModel, table=True):
     )
     connection_id: str | None = None
     gateway_id: str | None = None
+    protocol: str | None = Field(default=None, max_length=16)
+    """The OCPP subprotocol of the current (or last) connection: "ocpp2.0.1" or "ocpp1.6"."""
     connected_at: datetime | None = _ts()
     disconnected_at: datetime | None = _ts()
     last_seen_at: datetime | None = _ts()
@@ -124,10 +126,12 @@ _SEEN = sa.text(
     " where s.id = u.id and (s.last_seen_at is null or s.last_seen_at < u.at)"
 )
 _CONNECTED = sa.text(
-    f"insert into {T} (id, online, connection_id, gateway_id, connected_at, last_seen_at,"
-    " created_at, updated_at) values (:id, true, :connection_id, :gateway_id, :at, :at, :at, :at)"
+    f"insert into {T} (id, online, connection_id, gateway_id, protocol, connected_at,"
+    " last_seen_at, created_at, updated_at)"
+    " values (:id, true, :connection_id, :gateway_id, :protocol, :at, :at, :at, :at)"
     " on conflict (id) do update set online = true, connection_id = excluded.connection_id,"
-    " gateway_id = excluded.gateway_id, connected_at = excluded.connected_at,"
+    " gateway_id = excluded.gateway_id, protocol = coalesce(excluded.protocol,"
+    f" {T}.protocol), connected_at = excluded.connected_at,"
     f" last_seen_at = greatest({T}.last_seen_at, excluded.last_seen_at),"
     " updated_at = excluded.updated_at"
     # An older event must not undo a newer connection (events can arrive late).
@@ -212,10 +216,21 @@ class PgStations:
         self.presence.saw(station_ids, at)
 
     async def connected(
-        self, station_id: str, *, connection_id: str, gateway_id: str, at: datetime
+        self,
+        station_id: str,
+        *,
+        connection_id: str,
+        gateway_id: str,
+        at: datetime,
+        protocol: str | None = None,
     ) -> None:
         self._ops.append((_GATEWAY_KNOWN, {"gateway_id": gateway_id, "at": at}))
-        params = {"id": station_id, "connection_id": connection_id, "gateway_id": gateway_id}
+        params = {
+            "id": station_id,
+            "connection_id": connection_id,
+            "gateway_id": gateway_id,
+            "protocol": protocol,
+        }
         self._ops.append((_CONNECTED, {**params, "at": at}))
 
     async def disconnected(self, station_id: str, *, connection_id: str, at: datetime) -> None:

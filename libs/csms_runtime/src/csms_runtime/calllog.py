@@ -19,6 +19,8 @@ class CallStatus(StrEnum):
     OFFLINE = "offline"
     UNKNOWN = "unknown"
     TIMEOUT = "timeout"
+    WRONG_PROTOCOL = "wrong_protocol"
+    """The station is connected with the other OCPP version than the call's: not sent."""
 
 
 class CallLog(SQLModel, table=True):

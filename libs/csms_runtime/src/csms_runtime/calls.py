@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from csms_runtime import calllog, stations, telemetry
 from csms_runtime.calllog import CallLog, CallStatus
 from csms_runtime.db import SessionMaker
-from csms_runtime.envelope import Envelope, Kind
+from csms_runtime.envelope import PROTOCOL_201, Envelope, Kind
 from csms_runtime.metrics import OUTBOUND_CALL_SECONDS, OUTBOUND_CALLS
 from csms_runtime.topics import TOPIC_CALLS
 
@@ -78,12 +78,17 @@ class CallClient:
         *,
         timeout: float | None = None,
         callback_url: str | None = None,
+        protocol: str = "2.0.1",
     ) -> list[CallOutcome]:
+        """Send ``action`` in OCPP ``protocol`` ("2.0.1" or "1.6") to each station: an unknown
+        or offline station, or one connected with the other version, is answered at once."""
         known = await stations.lookup(self.engine, list(dict.fromkeys(station_ids)))
         return list(
             await asyncio.gather(
                 *(
-                    self._call(sid, known.get(sid), action, payload, timeout, callback_url)
+                    self._call(
+                        sid, known.get(sid), action, payload, timeout, callback_url, protocol
+                    )
                     for sid in station_ids
                 )
             )
@@ -97,14 +102,27 @@ class CallClient:
         payload: dict[str, Any],
         timeout: float | None,
         callback_url: str | None,
+        protocol: str = "2.0.1",
     ) -> CallOutcome:
         started = time.perf_counter()
         call_id = str(uuid.uuid4())
         now = datetime.now(UTC)
+        subprotocol = "ocpp" + protocol
+        error = None
         if state is None:
             status = CallStatus.UNKNOWN
+        elif not state.online:
+            status = CallStatus.OFFLINE
+        elif (state.protocol or PROTOCOL_201) != subprotocol:
+            status = CallStatus.WRONG_PROTOCOL
+            error = {
+                "code": "WrongProtocol",
+                "description": f"the station is connected with {state.protocol or PROTOCOL_201}"
+                f", not {subprotocol}: use /ocpp/{(state.protocol or PROTOCOL_201)[4:]}/...",
+                "details": {"stationProtocol": state.protocol or PROTOCOL_201},
+            }
         else:
-            status = CallStatus.PENDING if state.online else CallStatus.OFFLINE
+            status = CallStatus.PENDING
         async with self.sessionmaker() as session:
             await calllog.insert(
                 session,
@@ -114,13 +132,14 @@ class CallClient:
                     action=action,
                     request=payload,
                     status=status,
+                    error=error,
                     callback_url=callback_url,
                     created_at=now,
                     completed_at=None if status == CallStatus.PENDING else now,
                 ),
             )
         if status != CallStatus.PENDING:
-            outcome = CallOutcome(station_id, status, call_id)
+            outcome = CallOutcome(station_id, status, call_id, error=error)
             self._count(action, outcome, started)
             return outcome
 
@@ -138,6 +157,7 @@ class CallClient:
                 deadline=time.time() + wait,
                 traceparent=telemetry.current_traceparent(),
                 origin=self.service,
+                protocol=subprotocol,
             )
             await self.publisher.send(TOPIC_CALLS, station_id, env.to_bytes(), _str_headers(env))
             entry = await self._wait(call_id, fut, wait)

@@ -73,6 +73,9 @@ class OutboundCall:
     station_id: str
     action: str
     payload: dict[str, Any]
+    protocol: str = PROTOCOL_201
+    """The OCPP version ``payload`` is in ("2.0.1" or "1.6"): a station connected with the
+    other one is not sent it (the call log says ``wrong_protocol``)."""
 
 
 @dataclass(frozen=True, slots=True)

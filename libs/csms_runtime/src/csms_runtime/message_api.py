@@ -39,6 +39,7 @@ STATUS_CODES = {
     CallStatus.OFFLINE: 409,
     CallStatus.ERROR: 502,
     CallStatus.TIMEOUT: 504,
+    CallStatus.WRONG_PROTOCOL: 409,
 }
 MAX_IDENTIFIERS = 1000
 MAX_TIMEOUT = 300.0

@@ -632,7 +632,7 @@ class BlockService:
 
     def _spawn_call(self, oc: OutboundCall) -> None:
         task = asyncio.get_running_loop().create_task(
-            self.calls.call_many([oc.station_id], oc.action, oc.payload)
+            self.calls.call_many([oc.station_id], oc.action, oc.payload, protocol=oc.protocol)
         )
         self._background.add(task)
         task.add_done_callback(self._background.discard)

@@ -110,12 +110,12 @@ def test_every_action_has_schemas_models_and_a_block():
             Block.configuration,
             {
                 "BootNotification", "Heartbeat", "DataTransfer", "FirmwareStatusNotification",
-                "SignedFirmwareStatusNotification", "DiagnosticsStatusNotification",
+                "SignedFirmwareStatusNotification",
             },
             {
                 "ChangeAvailability", "Reset",
                 "TriggerMessage", "ExtendedTriggerMessage", "DataTransfer", "UpdateFirmware",
-                "SignedUpdateFirmware", "GetDiagnostics",
+                "SignedUpdateFirmware",
             },
         ),
         (
@@ -131,7 +131,11 @@ def test_every_action_has_schemas_models_and_a_block():
                 "GetInstalledCertificateIds",
             },
         ),
-        (Block.reporting, {"SecurityEventNotification", "LogStatusNotification"}, {"GetLog"}),
+        (
+            Block.reporting,
+            {"SecurityEventNotification", "LogStatusNotification", "DiagnosticsStatusNotification"},
+            {"GetLog", "GetDiagnostics"},
+        ),
         (Block.monitoring, set(), {"GetConfiguration", "ChangeConfiguration"}),
     ],
 )  # fmt: skip

@@ -155,7 +155,6 @@ _TABLE_16: dict[Block, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "BootNotification",
             "Heartbeat",
             "FirmwareStatusNotification",
-            "DiagnosticsStatusNotification",
             "DataTransfer",
             "SignedFirmwareStatusNotification",
         ),
@@ -164,7 +163,6 @@ _TABLE_16: dict[Block, tuple[tuple[str, ...], tuple[str, ...]]] = {
             "ChangeAvailability",
             "TriggerMessage",
             "UpdateFirmware",
-            "GetDiagnostics",
             "DataTransfer",
             "ExtendedTriggerMessage",
             "SignedUpdateFirmware",
@@ -194,9 +192,11 @@ _TABLE_16: dict[Block, tuple[tuple[str, ...], tuple[str, ...]]] = {
     # GetConfiguration / ChangeConfiguration read and write the device model (ADR 0011: the
     # monitoring service owns it), as GetVariables / SetVariables do in 2.0.1.
     Block.monitoring: ((), ("GetConfiguration", "ChangeConfiguration")),
+    # GetDiagnostics / DiagnosticsStatusNotification are 1.6's GetLog / LogStatusNotification
+    # (the reporting service keeps logs and their status history).
     Block.reporting: (
-        ("SecurityEventNotification", "LogStatusNotification"),
-        ("GetLog",),
+        ("SecurityEventNotification", "LogStatusNotification", "DiagnosticsStatusNotification"),
+        ("GetLog", "GetDiagnostics"),
     ),
     Block.certificates: (
         ("SignCertificate",),

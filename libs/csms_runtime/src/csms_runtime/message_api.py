@@ -1,7 +1,11 @@
-"""The message API, generated from the action table: one POST route per CSMS->station action.
+"""The message API, generated from the action tables: one POST route per CSMS->station action
+and OCPP version.
 
-``POST /ocpp/2.0.1/<block>/<actionInLowerCamelCase>?identifier=<id>[&identifier=...]``
-with the OCPP request as body. Answers, per station, the call id and the station's
+``POST /ocpp/<version>/<block>/<actionInLowerCamelCase>?identifier=<id>[&identifier=...]``
+with the OCPP request as body, ``<version>`` being ``2.0.1`` or ``1.6`` (each version's routes
+come from its own action table and validate against its own schemas). A station connected
+with the other version is answered at once with status ``wrong_protocol`` (409 for one
+identifier), and nothing is sent. Answers, per station, the call id and the station's
 response or CALLERROR (waiting up to a bounded time); offline and unknown stations are
 answered at once. With one identifier the HTTP status says it too.
 
@@ -14,6 +18,9 @@ A service may also check a request against rules the schema cannot say (``checks
 ``async def check(payload, station_ids, engine)``), run after the schema and before anything
 is sent or logged: a check raises :class:`Refused` naming the rule and the field, and the
 operator gets a 422 with them; nothing reaches a station.
+
+``request_ids`` and ``checks`` name 2.0.1 actions by their name and 1.6 actions as
+``("1.6", name)``.
 """
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -21,9 +28,9 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
-from ocpp_schema.actions import Block, Direction, actions_of
+from ocpp_schema import v16, v201
+from ocpp_schema.actions import PROTOCOL_201, Block, Direction, actions_of
 from ocpp_schema.errors import OCPPError
-from ocpp_schema.v201 import request_model
 from ocpp_schema.validation import validate_request
 from pydantic import BaseModel, Field, create_model
 
@@ -146,8 +153,16 @@ def _check_identifiers(identifiers: list[str]) -> None:
             )
 
 
-def _endpoint(action: str, allocate_request_id_: bool = False, check: Check | None = None) -> Any:
-    model = request_model(action)
+_REQUEST_MODELS = {PROTOCOL_201: v201.request_model, "1.6": v16.request_model}
+
+
+def _endpoint(
+    action: str,
+    allocate_request_id_: bool = False,
+    check: Check | None = None,
+    protocol: str = PROTOCOL_201,
+) -> Any:
+    model = _REQUEST_MODELS[protocol](action)
     if allocate_request_id_:
         model = _optional_request_id(model)
 
@@ -176,7 +191,7 @@ def _endpoint(action: str, allocate_request_id_: bool = False, check: Check | No
         if allocate_request_id_ and payload.get("requestId") is None:
             allocated = payload["requestId"] = await allocate_request_id(request)
         try:
-            validate_request(action, payload)
+            validate_request(action, payload, protocol=protocol)
         except OCPPError as exc:
             raise HTTPException(
                 422,
@@ -207,7 +222,12 @@ def _endpoint(action: str, allocate_request_id_: bool = False, check: Check | No
                 ) from exc
         client: CallClient = request.app.state.calls
         outcomes = await client.call_many(
-            identifier, action, payload, timeout=timeout, callback_url=callbackUrl
+            identifier,
+            action,
+            payload,
+            timeout=timeout,
+            callback_url=callbackUrl,
+            protocol=protocol,
         )
         if len(outcomes) == 1:
             response.status_code = STATUS_CODES[outcomes[0].status]
@@ -216,30 +236,47 @@ def _endpoint(action: str, allocate_request_id_: bool = False, check: Check | No
             results=[CallResultOut.model_validate(o, from_attributes=True) for o in outcomes],
         )
 
-    send.__name__ = f"send_{action}"
+    send.__name__ = f"send_{action}" + ("" if protocol == PROTOCOL_201 else "_16")
     return send
 
 
+ActionKey = str | tuple[str, str]
+"""A 2.0.1 action by its name, or ``(protocol, name)``, e.g. ``("1.6", "GetLog")``."""
+
+
+def _keyed(key: ActionKey) -> tuple[str, str]:
+    return (PROTOCOL_201, key) if isinstance(key, str) else key
+
+
 def message_router(
-    block: Block, request_ids: Iterable[str] = (), checks: Mapping[str, Check] | None = None
+    block: Block,
+    request_ids: Iterable[ActionKey] = (),
+    checks: Mapping[ActionKey, Check] | None = None,
+    protocol: str = PROTOCOL_201,
 ) -> APIRouter:
-    allocating = set(request_ids)
-    checks = checks or {}
-    router = APIRouter(
-        prefix=f"/ocpp/2.0.1/{block.value}", tags=[f"{block.value}: messages to stations"]
+    """The message API of ``block`` for OCPP ``protocol`` ("2.0.1" or "1.6")."""
+    allocating = {_keyed(k) for k in request_ids}
+    by_key = {_keyed(k): c for k, c in (checks or {}).items()}
+    tag = f"{block.value}: messages to stations" + (
+        "" if protocol == PROTOCOL_201 else f" (OCPP {protocol})"
     )
-    for spec in actions_of(block, Direction.CSMS_TO_CS):
+    router = APIRouter(prefix=f"/ocpp/{protocol}/{block.value}", tags=[tag])
+    for spec in actions_of(block, Direction.CSMS_TO_CS, protocol=protocol):
+        key = (protocol, spec.name)
         router.add_api_route(
             f"/{spec.route_name}",
-            _endpoint(spec.name, spec.name in allocating, checks.get(spec.name)),
+            _endpoint(spec.name, key in allocating, by_key.get(key), protocol),
             methods=["POST"],
             response_model=CallResultsOut,
             response_model_by_alias=True,
             response_model_exclude_none=True,
-            summary=f"Send {spec.name} to one or more stations",
+            summary=f"Send {spec.name} (OCPP {protocol}) to one or more stations",
             responses={
                 404: {"description": "unknown station (single identifier)"},
-                409: {"description": "station offline (single identifier)"},
+                409: {
+                    "description": "station offline, or connected with the other OCPP version "
+                    "(single identifier)"
+                },
                 502: {"description": "the station answered with a CALLERROR (single identifier)"},
                 504: {"description": "no answer in time (single identifier)"},
             },

@@ -42,13 +42,14 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.middlewares import AckPolicy
-from ocpp_schema.actions import Block, Direction, actions_of, station_call_block
+from ocpp_schema.actions import PROTOCOLS, Block, Direction, actions_of, station_call_block
 from ocpp_schema.errors import (
     FormatViolationError,
     InternalError,
     NotSupportedError,
     OCPPError,
     UnknownActionError,
+    code_for,
 )
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -201,12 +202,14 @@ class BlockService:
     ports: PortFactory = no_ports
     subscriptions: Sequence[Subscription] = ()
     clock: Clock = field(default_factory=SystemClock)
-    request_ids: Sequence[str] = ()
+    request_ids: Sequence[str | tuple[str, str]] = ()
     """CSMS->station actions whose ``requestId`` the message API allocates when left out
-    (the service's migration creates the sequence: message_api.create_request_id_sequence)."""
-    call_checks: Mapping[str, Any] = field(default_factory=dict)
-    """CSMS->station action -> ``async def check(payload, station_ids, engine)`` run by the
-    message API before sending; it raises ``message_api.Refused`` (422 naming the rule)."""
+    (the service's migration creates the sequence: message_api.create_request_id_sequence).
+    A 2.0.1 action by name, a 1.6 one as ``("1.6", name)``."""
+    call_checks: Mapping[str | tuple[str, str], Any] = field(default_factory=dict)
+    """CSMS->station action (named as in ``request_ids``) -> ``async def check(payload,
+    station_ids, engine)`` run by the message API before sending; it raises
+    ``message_api.Refused`` (422 naming the rule)."""
 
     def __post_init__(self) -> None:
         self.name = self.block.value
@@ -241,7 +244,11 @@ class BlockService:
         self.calls = CallClient(
             self.name, self.sessionmaker, self.engine, self.publisher, self.settings.call_timeout
         )
-        self._station_actions = {a.name for a in actions_of(self.block, Direction.CS_TO_CSMS)}
+        self._station_actions = {
+            (p, a.name)
+            for p in ("2.0.1", "1.6")
+            for a in actions_of(self.block, Direction.CS_TO_CSMS, protocol=p)
+        }
         self._subs = {s.topic: s for s in self.subscriptions}
         self._topic_in = topic_in(self.block)
         self._dlq = topic_dlq(self.block)
@@ -575,9 +582,9 @@ class BlockService:
         r = self.routes.get(action, protocol)
         if r is not None:
             return r
-        if action in self._station_actions:
+        if (protocol, action) in self._station_actions:
             raise NotSupportedError(f"{action} is not supported by this CSMS yet")
-        if station_call_block(action) is not None:
+        if station_call_block(action, protocol=protocol) is not None:
             raise NotSupportedError(f"{action} is not handled by the {self.name} service")
         raise UnknownActionError(f"unknown action {action}")
 
@@ -661,7 +668,11 @@ class BlockService:
             tenant_id=env.tenant_id,
             protocol=env.protocol,
             gateway_id=env.gateway_id,
-            error={"code": exc.code, "description": exc.description, "details": exc.details},
+            error={
+                "code": code_for(exc, _version(env.protocol)),
+                "description": exc.description,
+                "details": exc.details,
+            },
         )
 
     # ---- idle pacing -----------------------------------------------------------------
@@ -787,7 +798,10 @@ def create_app(
     app.state.calls = service.calls
     app.include_router(health_router({"kafka": service.kafka_ok, "database": service.db_ok}))
     instrument_http(app, service.name)
-    app.include_router(message_router(service.block, service.request_ids, service.call_checks))
+    for protocol in PROTOCOLS:
+        app.include_router(
+            message_router(service.block, service.request_ids, service.call_checks, protocol)
+        )
     app.include_router(calls_router())
     for r in data_routers:
         app.include_router(r)

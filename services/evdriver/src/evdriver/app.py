@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from ocpp_schema.actions import Block
 
 from evdriver import api, events, store
-from evdriver.routes import ROUTES
+from evdriver.routes import CALL_CHECKS, ROUTES
 from evdriver.settings import Settings
 from evdriver.tasks import expire_reservations
 
@@ -19,6 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         settings,
         ROUTES,
         ports=store.ports,
+        call_checks=CALL_CHECKS,
         subscriptions=[
             Subscription(
                 TOPIC_TRANSACTION_EVENTS,
@@ -33,5 +34,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         data_routers=[api.router],
         tasks=[expire_reservations],
         description="EV driver block: Authorize, ReservationStatusUpdate, id tokens, local "
-        "authorization lists and reservations; remote start/stop, unlock and cache calls.",
+        "authorization lists and reservations; remote start/stop, unlock and cache calls "
+        "(OCPP 2.0.1 and 1.6).",
     )

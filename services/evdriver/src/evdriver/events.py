@@ -6,6 +6,10 @@ malformed message (the runtime dead-letters it); ``on_transaction_event`` runs i
 batch's unit of work. An event without a reservation changes nothing; delivery is at least
 once and every event of a reserved transaction names its reservation, so marking is
 idempotent (``Reservations.mark_used``).
+
+A 1.6 session's events have the same shape (its transactionId is the 2.0.1 id
+``str(transactionId)``; an integer one is read as that string), so a reservation a 1.6
+StartTransaction names is used up the same way, whichever connector or EVSE it was for.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ def decode(raw: bytes) -> TransactionMessage | None:
     reservation_id = data.get("reservationId")
     if not isinstance(station_id, str) or not station_id:
         raise TypeError("stationId must be a non-empty string")
+    if isinstance(transaction_id, int) and not isinstance(transaction_id, bool):
+        transaction_id = str(transaction_id)  # a 1.6 transactionId, as ADR 0014 stores it
     if not isinstance(transaction_id, str) or not 0 < len(transaction_id) <= 36:
         raise TypeError("transactionId must be a string of 1 to 36 characters")
     if reservation_id is not None and (

@@ -258,8 +258,8 @@ async def _location(session: Any, image_id: str | None, location: str | None) ->
 _UPDATE_COLS = (
     "id, station_id, request_id, location, image_id, retrieve_at, install_at,"
     " has_signing_certificate, has_signature, expected_version, answer, status, final,"
-    " verification, reported_version, unknown_request, campaign_id, history, created_at,"
-    " updated_at, completed_at"
+    " verification, reported_version, unknown_request, campaign_id, history, protocol, action,"
+    " created_at, updated_at, completed_at"
 )
 
 
@@ -267,7 +267,9 @@ _UPDATE_COLS = (
 async def update_firmware(body: UpdateIn, session: SessionDep, request: Request) -> dict[str, Any]:
     """L01/L02: send UpdateFirmware, recording the version expected after the install (the
     next BootNotification's firmwareVersion is checked against it). Answers once the station
-    answered: the update, and the call's outcome."""
+    answered: the update, and the call's outcome. A station connected with OCPP 1.6 is sent
+    SignedUpdateFirmware when the update is signed, else 1.6 UpdateFirmware (422 when the
+    update cannot be said in 1.6: installDateTime unsigned, or half a signature)."""
     location = await _location(session, body.image_id, body.location)
     rid = await sending.next_request_id(session)
     payload = sending.update_payload(
@@ -280,18 +282,19 @@ async def update_firmware(body: UpdateIn, session: SessionDep, request: Request)
         retries=body.retries,
         retry_interval=body.retry_interval,
     )
-    await sending.record_updates(
-        session,
-        [body.station_id],
-        payload,
-        version=body.version,
-        image_id=body.image_id,
-        campaign_id=None,
-    )
-    await session.commit()
-    outcomes = await request.app.state.calls.call_many(
-        [body.station_id], "UpdateFirmware", payload, timeout=body.timeout
-    )
+    try:
+        outcomes = await sending.send(
+            session,
+            request.app.state.calls,
+            [body.station_id],
+            payload,
+            version=body.version,
+            image_id=body.image_id,
+            campaign_id=None,
+            timeout=body.timeout,
+        )
+    except sending.NotIn16 as exc:
+        raise HTTPException(422, f"{body.station_id} speaks OCPP 1.6: {exc}") from exc
     await sending.mark_not_delivered(session, outcomes, rid)
     await session.commit()
     out = await _update(session, body.station_id, rid)

@@ -1,7 +1,8 @@
 """The firmware part's handler port, and its in-memory implementation (for unit tests).
 
 ``Firmware`` is the tracking of L01-L04 (UpdateFirmware, FirmwareStatusNotification, the
-boot that follows) and L05-L06 (PublishFirmware, PublishFirmwareStatusNotification,
+boot that follows; in OCPP 1.6 also UpdateFirmware / FirmwareStatusNotification without a
+requestId, and the security whitepaper's SignedUpdateFirmware) and L05-L06 (PublishFirmware, PublishFirmwareStatusNotification,
 UnpublishFirmware) as handlers see it. ``store.PgFirmware`` implements it over PostgreSQL.
 """
 
@@ -40,6 +41,14 @@ class UpdateSent:
     install_at: datetime | None
     has_signing_certificate: bool
     has_signature: bool
+    protocol: str = "2.0.1"
+    action: str = "UpdateFirmware"
+    """What the update went out as: 2.0.1 UpdateFirmware, 1.6 SignedUpdateFirmware, ..."""
+
+
+PROTOCOL_16 = "1.6"
+UNSIGNED_16 = "UpdateFirmware"
+"""The 1.6 action without a requestId, whose statuses come without one too."""
 
 
 class Firmware(Protocol):
@@ -56,6 +65,30 @@ class Firmware(Protocol):
         """Append ``status`` to the update's history (without a requestId: the station's
         latest open update); False when no such update is known (one is stored, flagged
         ``unknown_request``)."""
+        ...
+
+    async def update_answered_16(
+        self,
+        station_id: str,
+        call_id: str | None,
+        sent: UpdateSent,
+        answer: str,
+        status: str,
+        final: bool,
+        at: datetime,
+    ) -> int:
+        """A 1.6 UpdateFirmware (no requestId) the station answered: its update is the one
+        of this call (``call_id``), else the station's latest unanswered 1.6 UpdateFirmware to
+        ``sent.location`` (recorded before sending), else a new one with a requestId from the
+        request_ids sequence. Returns the update's requestId."""
+        ...
+
+    async def update_status_16(
+        self, station_id: str, status: str, final: bool, at: datetime
+    ) -> bool:
+        """A 1.6 FirmwareStatusNotification (no requestId): appended to the station's latest
+        open 1.6 UpdateFirmware (or, a repeat, to the latest one that has this status already);
+        False when there is none (a row is stored, flagged ``unknown_request``)."""
         ...
 
     async def boot_reported(self, station_id: str, version: str | None, at: datetime) -> None:
@@ -100,6 +133,9 @@ class UpdateRow:
     reported_version: str | None = None
     unknown_request: bool = False
     history: list[dict[str, Any]] = field(default_factory=list)
+    protocol: str = "2.0.1"
+    action: str = "UpdateFirmware"
+    call_id: str | None = None
 
 
 @dataclass
@@ -119,6 +155,7 @@ class PublicationRow:
 class InMemoryFirmware:
     updates: list[UpdateRow] = field(default_factory=list)
     publications: list[PublicationRow] = field(default_factory=list)
+    next_request_id: int = 1
 
     def update(self, station_id: str, request_id: int) -> UpdateRow | None:
         for u in self.updates:
@@ -133,9 +170,10 @@ class InMemoryFirmware:
         if row is None:
             row = UpdateRow(station_id, sent.request_id, status, sent.location)
             self.updates.append(row)
-        elif not row.history:
+        elif not row.history and not row.final:
             row.status = status
         row.answer, row.final = answer, row.final or final
+        row.protocol, row.action = sent.protocol, sent.action
         if answer == "AcceptedCanceled":
             for u in self.updates:
                 if u.station_id == station_id and u is not row and not u.final:
@@ -156,6 +194,65 @@ class InMemoryFirmware:
             row = UpdateRow(station_id, request_id if request_id is not None else -1, status)
             row.unknown_request = True
             self.updates.append(row)
+        if not any(h["status"] == status for h in row.history):
+            row.history.append({"status": status, "at": at.isoformat()})
+        if not row.final:
+            row.status, row.final = status, final
+        return known
+
+    def _unsigned_16(self, station_id: str) -> list[UpdateRow]:
+        return [
+            u
+            for u in reversed(self.updates)
+            if u.station_id == station_id and u.protocol == PROTOCOL_16 and u.action == UNSIGNED_16
+        ]
+
+    async def update_answered_16(
+        self,
+        station_id: str,
+        call_id: str | None,
+        sent: UpdateSent,
+        answer: str,
+        status: str,
+        final: bool,
+        at: datetime,
+    ) -> int:
+        mine = self._unsigned_16(station_id)
+        row = next((u for u in mine if call_id is not None and u.call_id == call_id), None)
+        if row is None:
+            row = next(
+                (
+                    u
+                    for u in mine
+                    if u.answer is None and not u.final and u.location == sent.location
+                ),
+                None,
+            )
+        if row is None:
+            row = UpdateRow(station_id, self.next_request_id, status, sent.location)
+            row.protocol, row.action = PROTOCOL_16, UNSIGNED_16
+            self.next_request_id += 1
+            self.updates.append(row)
+        elif not row.history and not row.final:
+            row.status = status
+        row.answer, row.final, row.call_id = answer, row.final or final, call_id or row.call_id
+        return row.request_id
+
+    async def update_status_16(
+        self, station_id: str, status: str, final: bool, at: datetime
+    ) -> bool:
+        mine = self._unsigned_16(station_id)
+        row = next((u for u in mine if not u.final), None) or next(
+            (u for u in mine if any(h["status"] == status for h in u.history)), None
+        )
+        if row is None:
+            row = UpdateRow(station_id, self.next_request_id, status, unknown_request=True)
+            row.protocol, row.action = PROTOCOL_16, UNSIGNED_16
+            self.next_request_id += 1
+            self.updates.append(row)
+            known = False
+        else:
+            known = True
         if not any(h["status"] == status for h in row.history):
             row.history.append({"status": status, "at": at.isoformat()})
         if not row.final:

@@ -1,17 +1,60 @@
 """Sending UpdateFirmware (from the data API and the campaign task): the update rows are
 written before the call, so the answer handler and the station's notifications find the
-expected version; a call that did not reach the station ends its rows ``NotDelivered``."""
+expected version; a call that did not reach the station ends its rows ``NotDelivered``.
+
+A station connected with OCPP 1.6 (``configuration.stations.protocol``) is sent the same
+update in 1.6: SignedUpdateFirmware (the security whitepaper; the very payload of 2.0.1's
+UpdateFirmware) when the update is signed, else 1.6 UpdateFirmware (location, retrieveDate,
+retries, retryInterval: no requestId, so the CSMS-internal one stays on the row only)."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from csms_runtime.calllog import CallStatus
+from csms_runtime.calls import CallOutcome
 
+from configuration.firmware.ports import PROTOCOL_16, UNSIGNED_16
 from configuration.firmware.settings import firmware_settings
 from configuration.firmware.store import IMAGES, UPDATES, S
+
+OCPP_16 = "ocpp1.6"
+"""The subprotocol name a 1.6 station's row carries (stations.protocol)."""
+
+
+class NotIn16(ValueError):
+    """The update cannot be said in OCPP 1.6 as asked."""
+
+
+async def protocols(session: Any, station_ids: list[str]) -> dict[str, str | None]:
+    """station id -> the subprotocol of its current (or last) connection."""
+    rows = await session.execute(
+        sa.text(f"select id, protocol from {S}.stations where id = any(:ids)"),
+        {"ids": station_ids},
+    )
+    return {r.id: r.protocol for r in rows}
+
+
+def as_16(payload: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The (1.6 action, 1.6 payload) of a 2.0.1 UpdateFirmware payload."""
+    fw = payload["firmware"]
+    signed = "signingCertificate" in fw, "signature" in fw
+    if all(signed):
+        return "SignedUpdateFirmware", payload
+    if any(signed):
+        raise NotIn16("1.6 SignedUpdateFirmware needs both signingCertificate and signature")
+    if "installDateTime" in fw:
+        raise NotIn16(
+            "1.6 UpdateFirmware has no installDateTime (sign the update for SignedUpdateFirmware)"
+        )
+    out: dict[str, Any] = {"location": fw["location"], "retrieveDate": fw["retrieveDateTime"]}
+    for key in ("retries", "retryInterval"):
+        if key in payload:
+            out[key] = payload[key]
+    return UNSIGNED_16, out
 
 
 async def next_request_id(session: Any) -> int:
@@ -61,9 +104,9 @@ def update_payload(
 _RECORD = sa.text(
     f"insert into {UPDATES} (station_id, request_id, location, image_id, retrieve_at,"
     " install_at, has_signing_certificate, has_signature, expected_version, status,"
-    " campaign_id, created_at, updated_at) select u.sid, :rid, :location, :image_id,"
-    " :retrieve_at, :install_at, :has_cert, :has_sig, :version, 'Requested', :campaign_id,"
-    " :at, :at from unnest(cast(:sids as varchar[])) as u(sid)"
+    " campaign_id, protocol, action, created_at, updated_at) select u.sid, :rid, :location,"
+    " :image_id, :retrieve_at, :install_at, :has_cert, :has_sig, :version, 'Requested',"
+    " :campaign_id, :protocol, :action, :at, :at from unnest(cast(:sids as varchar[])) as u(sid)"
     " on conflict (station_id, request_id) do update set expected_version ="
     " excluded.expected_version, image_id = excluded.image_id,"
     " campaign_id = excluded.campaign_id"
@@ -82,7 +125,11 @@ async def record_updates(
     version: str | None,
     image_id: str | None,
     campaign_id: str | None,
+    protocol: str = "2.0.1",
+    action: str = "UpdateFirmware",
 ) -> None:
+    """``payload`` is the 2.0.1 UpdateFirmware one (for 1.6 stations, the one ``as_16``
+    translated); ``protocol`` and ``action`` say what the rows went out as."""
     fw = payload["firmware"]
     await session.execute(
         _RECORD,
@@ -99,9 +146,77 @@ async def record_updates(
             "has_sig": "signature" in fw,
             "version": version,
             "campaign_id": campaign_id,
+            "protocol": protocol,
+            "action": action,
             "at": datetime.now(UTC),
         },
     )
+
+
+async def send(
+    session: Any,
+    calls: Any,
+    station_ids: list[str],
+    payload: dict[str, Any],
+    *,
+    version: str | None,
+    image_id: str | None,
+    campaign_id: str | None,
+    timeout: float | None = None,
+    strict: bool = True,
+) -> list[Any]:
+    """Record the update for each station and send it, each station in its protocol (2.0.1
+    UpdateFirmware, or its 1.6 form for stations connected with 1.6); the call outcomes in
+    the order of ``station_ids``. When the update has no 1.6 form, ``strict`` raises NotIn16
+    (nothing recorded); otherwise the 1.6 stations are recorded and not sent it (their
+    outcome an ``error`` NotSupported, which ``mark_not_delivered`` ends the rows with).
+    The session is committed before sending."""
+    known = await protocols(session, station_ids)
+    v16 = [sid for sid in station_ids if known.get(sid) == OCPP_16]
+    v201 = [sid for sid in station_ids if known.get(sid) != OCPP_16]
+    groups: list[tuple[list[str], str, dict[str, Any], str]] = []
+    refused: list[CallOutcome] = []
+    if v201:
+        groups.append((v201, "UpdateFirmware", payload, "2.0.1"))
+    if v16:
+        try:
+            action, payload16 = as_16(payload)
+            groups.append((v16, action, payload16, PROTOCOL_16))
+        except NotIn16 as exc:
+            if strict:
+                raise
+            error = {"code": "NotSupported", "description": str(exc)}
+            refused = [CallOutcome(sid, CallStatus.ERROR, None, None, error) for sid in v16]
+            await record_updates(
+                session,
+                v16,
+                payload,
+                version=version,
+                image_id=image_id,
+                campaign_id=campaign_id,
+                protocol=PROTOCOL_16,
+                action=UNSIGNED_16,
+            )
+    for ids, action, _, protocol in groups:
+        await record_updates(
+            session,
+            ids,
+            payload,
+            version=version,
+            image_id=image_id,
+            campaign_id=campaign_id,
+            protocol=protocol,
+            action=action,
+        )
+    await session.commit()
+    results = await asyncio.gather(
+        *(
+            calls.call_many(ids, action, body, timeout=timeout, protocol=protocol)
+            for ids, action, body, protocol in groups
+        )
+    )
+    by_id = {o.station_id: o for outcomes in [*results, refused] for o in outcomes}
+    return [by_id[sid] for sid in station_ids]
 
 
 async def mark_not_delivered(session: Any, outcomes: list[Any], request_id: int) -> None:

@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from configuration.firmware.ports import VERIFIABLE, UpdateSent
+from configuration.firmware.ports import PROTOCOL_16, UNSIGNED_16, VERIFIABLE, UpdateSent
 
 S = "configuration"
 IMAGES = f"{S}.firmware_images"
@@ -28,9 +28,10 @@ _VERIFIABLE = ", ".join(f"'{s}'" for s in VERIFIABLE)
 
 _ANSWERED = sa.text(
     f"insert into {UPDATES} (station_id, request_id, location, retrieve_at, install_at,"
-    " has_signing_certificate, has_signature, answer, status, final, created_at, updated_at,"
-    " completed_at) values (:sid, :rid, :location, :retrieve_at, :install_at, :has_cert,"
-    " :has_sig, :answer, :status, :final, :at, :at, case when :final then :at end)"
+    " has_signing_certificate, has_signature, answer, status, final, protocol, action,"
+    " created_at, updated_at, completed_at) values (:sid, :rid, :location, :retrieve_at,"
+    " :install_at, :has_cert, :has_sig, :answer, :status, :final, :protocol, :action, :at, :at,"
+    " case when :final then :at end)"
     " on conflict (station_id, request_id) do update set answer = excluded.answer,"
     # a notification may have come first: its status stays
     f" status = case when {UPDATES}.history = '[]' and not {UPDATES}.final"
@@ -40,7 +41,34 @@ _ANSWERED = sa.text(
     " location = excluded.location, retrieve_at = excluded.retrieve_at,"
     " install_at = excluded.install_at,"
     " has_signing_certificate = excluded.has_signing_certificate,"
-    " has_signature = excluded.has_signature, updated_at = excluded.updated_at"
+    " has_signature = excluded.has_signature, protocol = excluded.protocol,"
+    " action = excluded.action, updated_at = excluded.updated_at"
+)
+_IS_16 = f"protocol = '{PROTOCOL_16}' and action = '{UNSIGNED_16}'"
+_BY_CALL = sa.text(f"select id from {UPDATES} where call_id = :cid for update")
+_UNANSWERED_16 = sa.text(
+    f"select id from {UPDATES} where station_id = :sid and {_IS_16} and answer is null"
+    " and not final and location = :location order by created_at desc, id desc limit 1"
+    " for update"
+)
+_ANSWER_16 = sa.text(
+    f"update {UPDATES} set answer = :answer,"
+    " status = case when history = '[]' and not final then :status else status end,"
+    " completed_at = coalesce(completed_at, case when :final then :at end),"
+    " final = final or :final, call_id = coalesce(:cid, call_id),"
+    " retrieve_at = :retrieve_at, updated_at = :at where id = :id returning request_id"
+)
+_NEW_16 = sa.text(
+    f"insert into {UPDATES} (station_id, request_id, location, retrieve_at, answer, status,"
+    " final, protocol, action, call_id, unknown_request, created_at, updated_at, completed_at)"
+    f" values (:sid, nextval('{S}.request_ids'), :location, :retrieve_at, :answer, :status,"
+    f" :final, '{PROTOCOL_16}', '{UNSIGNED_16}', :cid, :unknown, :at, :at,"
+    " case when :final then :at end) returning id, request_id"
+)
+_LATEST_16 = sa.text(
+    f"select id from {UPDATES} where station_id = :sid and {_IS_16}"
+    " and (not final or history @> cast(:entry_match as jsonb))"
+    " order by (not final) desc, created_at desc, id desc limit 1 for update"
 )
 _CANCEL_OTHERS = sa.text(
     f"update {UPDATES} set status = 'Canceled', final = true, completed_at = :at,"
@@ -135,6 +163,8 @@ class PgFirmware:
                 "answer": answer,
                 "status": status,
                 "final": final,
+                "protocol": sent.protocol,
+                "action": sent.action,
                 "at": at,
             },
         )
@@ -163,6 +193,77 @@ class PgFirmware:
                 "id": uid,
                 "entry": json.dumps([entry]),
                 "entry_match": json.dumps([{"status": status}]),
+                "status": status,
+                "final": final,
+                "at": at,
+            },
+        )
+        return known
+
+    async def update_answered_16(
+        self,
+        station_id: str,
+        call_id: str | None,
+        sent: UpdateSent,
+        answer: str,
+        status: str,
+        final: bool,
+        at: datetime,
+    ) -> int:
+        uid = await self.conn.scalar(_BY_CALL, {"cid": call_id}) if call_id else None
+        if uid is None:
+            uid = await self.conn.scalar(
+                _UNANSWERED_16, {"sid": station_id, "location": sent.location}
+            )
+        params = {
+            "answer": answer,
+            "status": status,
+            "final": final,
+            "cid": call_id,
+            "retrieve_at": sent.retrieve_at,
+            "at": at,
+        }
+        if uid is not None:
+            return int(await self.conn.scalar(_ANSWER_16, {**params, "id": uid}))
+        row = (
+            await self.conn.execute(
+                _NEW_16,
+                {**params, "sid": station_id, "location": sent.location, "unknown": False},
+            )
+        ).one()
+        return int(row.request_id)
+
+    async def update_status_16(
+        self, station_id: str, status: str, final: bool, at: datetime
+    ) -> bool:
+        match = json.dumps([{"status": status}])
+        uid = await self.conn.scalar(_LATEST_16, {"sid": station_id, "entry_match": match})
+        known = uid is not None
+        if uid is None:
+            row = (
+                await self.conn.execute(
+                    _NEW_16,
+                    {
+                        "sid": station_id,
+                        "location": None,
+                        "retrieve_at": None,
+                        "answer": None,
+                        "status": status,
+                        "final": False,
+                        "cid": None,
+                        "unknown": True,
+                        "at": at,
+                    },
+                )
+            ).one()
+            uid = row.id
+        entry = {"status": status, "at": at.isoformat()}
+        await self.conn.execute(
+            _STATUS,
+            {
+                "id": uid,
+                "entry": json.dumps([entry]),
+                "entry_match": match,
                 "status": status,
                 "final": final,
                 "at": at,

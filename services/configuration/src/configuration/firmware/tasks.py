@@ -101,9 +101,6 @@ async def step_campaign(sessionmaker: Any, calls: Any, cid: str) -> campaigns.Pl
         payload = sending.update_payload(
             rid, c.location, signing_certificate=c.signing_certificate, signature=c.signature
         )
-        await sending.record_updates(
-            session, plan.send, payload, version=c.version, image_id=c.image_id, campaign_id=cid
-        )
         await session.execute(
             sa.text(
                 f"update {TARGETS} set state = 'sent', request_id = :rid, detail = null,"
@@ -111,8 +108,17 @@ async def step_campaign(sessionmaker: Any, calls: Any, cid: str) -> campaigns.Pl
             ),
             {"id": cid, "sids": plan.send, "rid": rid, "at": now},
         )
-        await session.commit()
-    outcomes = await calls.call_many(plan.send, "UpdateFirmware", payload)
+        # each station in its protocol; a 1.6 one the update has no 1.6 form for fails
+        outcomes = await sending.send(
+            session,
+            calls,
+            plan.send,
+            payload,
+            version=c.version,
+            image_id=c.image_id,
+            campaign_id=cid,
+            strict=False,
+        )
     async with sessionmaker() as session:
         await sending.mark_not_delivered(session, outcomes, rid)
         offline = [o.station_id for o in outcomes if o.status == CallStatus.OFFLINE]

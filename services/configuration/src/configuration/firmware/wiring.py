@@ -20,8 +20,13 @@ TASKS: list[Any] = [tasks.run_campaigns]
 """Background tasks: async def task(service) -> None."""
 ROUTERS: list[Any] = [api.router, api.station_router]
 """Data API routers."""
-REQUEST_IDS: tuple[str, ...] = ("UpdateFirmware", "PublishFirmware")
-"""CSMS->station actions whose requestId the message API allocates when left out."""
+REQUEST_IDS: tuple[str | tuple[str, str], ...] = (
+    "UpdateFirmware",
+    "PublishFirmware",
+    ("1.6", "SignedUpdateFirmware"),
+)
+"""CSMS->station actions whose requestId the message API allocates when left out (a 1.6
+action as ``("1.6", name)``)."""
 
 
 def ports(conn: Any) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Station -> CSMS actions this service handles, and the answers to its calls it acts on.
 
-The charging-profile rows are here; site load management's (NotifyEVChargingNeeds) come
+The charging-profile rows are here, OCPP 1.6's beside 2.0.1's; site load management's (NotifyEVChargingNeeds) come
 from ``smartcharging.sites.routes``.
 """
 
@@ -23,6 +23,15 @@ from smartcharging.handlers.set_charging_profile import (
     set_charging_profile_answered,
     set_charging_profile_failed,
 )
+from smartcharging.handlers16.clear_charging_profile import clear_charging_profile_16_answered
+from smartcharging.handlers16.get_composite_schedule import (
+    get_composite_schedule_16_answered,
+    get_composite_schedule_16_failed,
+)
+from smartcharging.handlers16.set_charging_profile import (
+    set_charging_profile_16_answered,
+    set_charging_profile_16_failed,
+)
 from smartcharging.sites.routes import SITE_ROUTES
 
 PROFILE_ROUTES: list = [
@@ -44,4 +53,21 @@ PROFILE_ROUTES: list = [
     ),
 ]
 
-ROUTES = RouteTable([*PROFILE_ROUTES, *SITE_ROUTES])
+PROFILE_ROUTES_16: list = [
+    answered(
+        "SetChargingProfile",
+        set_charging_profile_16_answered,
+        errors=set_charging_profile_16_failed,
+        protocol="1.6",
+    ),
+    answered("ClearChargingProfile", clear_charging_profile_16_answered, protocol="1.6"),
+    answered(
+        "GetCompositeSchedule",
+        get_composite_schedule_16_answered,
+        errors=get_composite_schedule_16_failed,
+        protocol="1.6",
+    ),
+]
+"""OCPP 1.6 (Smart Charging profile): answers translated onto the same ports (handlers16)."""
+
+ROUTES = RouteTable([*PROFILE_ROUTES, *PROFILE_ROUTES_16, *SITE_ROUTES])

@@ -18,7 +18,7 @@ from typing import Any
 from csms_runtime.message_api import Refused
 from pydantic import TypeAdapter
 
-from smartcharging import store
+from smartcharging import profiles16, store
 from smartcharging.ports import EXTERNAL_CONSTRAINTS, STATION_MAX, TX_PROFILE
 
 Payload = dict[str, Any]
@@ -357,4 +357,24 @@ async def check_set_charging_profile(
     one_profile_per_stack_level_and_purpose(payload, stored, now)
 
 
-CHECKS: dict[str, Any] = {"SetChargingProfile": check_set_charging_profile}
+async def check_set_charging_profile_16(
+    payload: Payload, station_ids: list[str], engine: Any, *, now: datetime | None = None
+) -> None:
+    """The message API's check of an OCPP 1.6 SetChargingProfile: the body translated into
+    the 2.0.1 request (``profiles16``) and held to the same rules; a breach names the rule and
+    the field of the 1.6 body. (A 1.6 TxProfile may leave transactionId out; the CSMS, strict
+    in what it sends, asks for it as 2.0.1 does: TxProfileNeedsTransactionId.)"""
+    try:
+        await check_set_charging_profile(
+            profiles16.set_request_201(payload), station_ids, engine, now=now
+        )
+    except Refused as breach:
+        raise Refused(
+            breach.rule, profiles16.wording_16(breach.message), profiles16.field_16(breach.field)
+        ) from None
+
+
+CHECKS: dict[Any, Any] = {
+    "SetChargingProfile": check_set_charging_profile,
+    ("1.6", "SetChargingProfile"): check_set_charging_profile_16,
+}

@@ -25,6 +25,7 @@ from csms_runtime.uow import Work, unit_of_work
 from ocpp_schema.v201 import NotifyEVChargingNeedsRequest
 from ocpp_schema.validation import validate_request
 from prometheus_client import REGISTRY
+from smartcharging import profiles16
 from smartcharging.handlers.notify_ev_charging_needs import notify_ev_charging_needs
 from smartcharging.sites import store
 from smartcharging.sites.events import SessionMessage, on_connection, on_transaction
@@ -37,7 +38,9 @@ CFG = SiteSettings(site_call_timeout=1.0, site_retry_interval=15, site_refused_r
 
 @pytest.fixture(scope="module")
 def rounds_database_url() -> Iterator[str]:
-    with migrated_database(["smartcharging", "transactions"], prefix="csms_it_sites") as url:
+    with migrated_database(
+        ["smartcharging", "transactions", "configuration"], prefix="csms_it_sites"
+    ) as url:
         yield url
 
 
@@ -66,6 +69,7 @@ class Stations:
         self.log: list[dict[str, Any]] = []
         self.totals: list[float] = []
         self.ids = itertools.count()
+        self.protocols: list[tuple[str, str]] = []
 
     def limit(self, key: tuple[str, int]) -> float | None:
         tx = self.sessions.get(key)
@@ -88,11 +92,16 @@ class Stations:
             out += v or 0.0
         return out
 
-    async def call_many(self, ids, action, payload, *, timeout=None) -> list[CallOutcome]:
+    async def call_many(
+        self, ids, action, payload, *, timeout=None, protocol="2.0.1"
+    ) -> list[CallOutcome]:
         assert action == "SetChargingProfile"
-        validate_request(action, payload)
+        validate_request(action, payload, protocol)
         (sid,) = ids
+        self.protocols.append((sid, protocol))
         await asyncio.sleep(self.rng.uniform(0, 0.01))
+        if protocol == "1.6":  # as the station holds it, in 2.0.1 terms
+            payload = profiles16.set_request_201(payload)
         p = payload["chargingProfile"]
         kind, limit = (
             p["chargingProfilePurpose"],
@@ -106,6 +115,8 @@ class Stations:
             return [CallOutcome(sid, CallStatus.TIMEOUT, call_id)]
         refused = mode == "reject" or (mode == "reject-tx" and kind == "TxProfile")
         status = "Rejected" if refused else "Accepted"
+        if mode == "notsupported-tx" and kind == "TxProfile":  # a 1.6 status
+            status = "NotSupported"
         if status == "Accepted":
             self.held[(sid, payload["evseId"], kind)] = (limit, p.get("transactionId"))
             self.totals.append(self.total())
@@ -607,3 +618,63 @@ async def test_an_external_limit_re_allocates_its_site_at_once(engine):
     )  # fmt: skip
     await run(engine, fake)
     assert (fake.limit((a, 1)), fake.limit((b, 1))) == (32.0, 32.0)
+
+
+async def connected_16(engine, *stations: str) -> None:
+    """Stations registered and online with ocpp1.6 (the configuration service's registry)."""
+    async with engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "insert into configuration.stations (id, online, protocol)"
+                " select unnest(cast(:ids as varchar[])), true, 'ocpp1.6'"
+            ),
+            {"ids": list(stations)},
+        )
+
+
+async def test_a_16_station_gets_its_limits_in_ocpp_16_and_they_count_alike(engine):
+    a16, b201, site = uid("CS-16"), uid("CS-201"), uid("site")
+    fake = Stations()
+    await connected_16(engine, a16)
+    await put_site(engine, site, limit_amps=32, evses=evses([a16, b201]))
+    await start(engine, fake, a16, tx="1234")
+    await run(engine, fake)
+    assert fake.protocols == [(a16, "1.6")]  # validated against the 1.6 schema by the fake
+    assert fake.limit((a16, 1)) == 32.0 and fake.log[-1]["tx"] == "1234"
+
+    await start(engine, fake, b201)
+    fake.log.clear()
+    fake.protocols.clear()
+    await run(engine, fake)
+    # the 1.6 station is lowered (and its Accepted counted) before the 2.0.1 one's first limit
+    assert [(e["station"], e["limit"]) for e in fake.log] == [(a16, 16.0), (b201, 16.0)]
+    assert fake.protocols == [(a16, "1.6"), (b201, "2.0.1")]
+    assert max(fake.totals) <= 32.0
+    rows = await loads(engine, [a16, b201])
+    assert rows[a16].accepted_a == 16.0 and rows[b201].accepted_a == 16.0
+
+
+async def test_a_16_station_answering_not_supported_gets_tx_default_profiles(engine):
+    a16, site = uid("CS-16"), uid("site")
+    fake = Stations()
+    fake.mode[a16] = "notsupported-tx"
+    await connected_16(engine, a16)
+    await put_site(engine, site, limit_amps=20, evses=evses([a16]))
+    await start(engine, fake, a16, tx="77")
+    await run(engine, fake)
+    assert [(e["kind"], e["status"]) for e in fake.log] == [
+        ("TxProfile", "NotSupported"),
+        ("TxDefaultProfile", "Accepted"),
+    ]
+    assert fake.limit((a16, 1)) == 20.0
+    rows = await loads(engine, [a16])
+    assert rows[a16].default_a == 20.0
+    async with engine.connect() as conn:
+        refused = await conn.scalar(
+            sa.text(
+                "select tx_profile_refused_at is not null from smartcharging.site_stations"
+                " where station_id = :s"
+            ),
+            {"s": a16},
+        )
+    assert refused

@@ -300,4 +300,4 @@ def test_tx_profiles_conflict_per_transaction():
 
 
 def test_checks_cover_set_charging_profile_only():
-    assert set(rules.CHECKS) == {"SetChargingProfile"}
+    assert set(rules.CHECKS) == {"SetChargingProfile", ("1.6", "SetChargingProfile")}

@@ -38,9 +38,31 @@ async def set_charging_profile_answered(
     call_id: str | None = None,
     charging_profiles: ChargingProfiles,
 ) -> None:
-    status = str(resp.status)
+    await keep_answer(
+        req,
+        str(resp.status),
+        info(resp),
+        station=station,
+        received_at=received_at,
+        call_id=call_id,
+        charging_profiles=charging_profiles,
+    )
+
+
+async def keep_answer(
+    req: SetChargingProfileRequest,
+    status: str,
+    status_info: dict[str, Any] | None,
+    *,
+    station: StationRef,
+    received_at: datetime,
+    call_id: str | None,
+    charging_profiles: ChargingProfiles,
+) -> None:
+    """Keep a status the station answered (a 1.6 station's translated too, whose statuses
+    include NotSupported) as the profile id's latest result; an Accepted profile as held."""
     await charging_profiles.result(
-        _result(req, station, received_at, status=status, status_info=info(resp), call_id=call_id)
+        _result(req, station, received_at, status=status, status_info=status_info, call_id=call_id)
     )
     if status == "Accepted":
         await charging_profiles.accepted(

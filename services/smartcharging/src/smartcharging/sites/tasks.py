@@ -17,7 +17,10 @@ before it is sent and as accepted, refused or unanswered after; a station that r
 TxProfile (Rejected, or a CALLERROR NotSupported/NotImplemented) is remembered and sent a
 TxDefaultProfile instead, at once and from then on. A round that leaves a session short of
 its target (no answer, a refusal, a raise that had no room yet) is retried after
-SITE_RETRY_INTERVAL. No database connection is held while a station is awaited.
+SITE_RETRY_INTERVAL. No database connection is held while a station is awaited. A station
+connected with OCPP 1.6 (``csms_runtime.stations``) is sent the 1.6 SetChargingProfile
+(``profiles16``); its answer counts exactly as a 2.0.1 one (1.6's NotSupported status is a
+refusal like a CALLERROR NotSupported).
 
 ``sweep_sites`` marks trees dirty whose limit in force changes with their schedule (looking
 SITE_SCHEDULE_LOOKAHEAD ahead) or whose stations' external limits changed since their last
@@ -40,11 +43,13 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import psycopg
+from csms_runtime import stations
 from csms_runtime.calllog import CallStatus
 from csms_runtime.clock import Clock, SystemClock
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from smartcharging import profiles16
 from smartcharging.sites import metrics, store
 from smartcharging.sites.limits import limit_in_force
 from smartcharging.sites.plan import (
@@ -63,6 +68,7 @@ from smartcharging.sites.store import EvseRow
 log = logging.getLogger(__name__)
 
 ACTION = "SetChargingProfile"
+PROTOCOL_16 = "1.6"
 REFUSALS = frozenset({"Rejected", "NotSupported", "NotImplemented"})
 
 
@@ -76,6 +82,7 @@ class Calls(Protocol):
         payload: dict[str, Any],
         *,
         timeout: float | None = None,
+        protocol: str = "2.0.1",
     ) -> list[Any]: ...
 
 
@@ -103,6 +110,18 @@ def profile_payload(
     if kind == TX:
         profile["transactionId"] = e.transaction_id
     return {"evseId": e.evse_id, "chargingProfile": profile}
+
+
+def limit_call(
+    e: EvseRow, amps: float, kind: str, phases: int, cfg: SiteSettings, protocol: str
+) -> tuple[dict[str, Any], str]:
+    """The SetChargingProfile payload in the OCPP version the station speaks, and that
+    version: a 1.6 station gets the 1.6 request (connectorId = EVSE id, the integer
+    transactionId of its TxProfile), the same profile otherwise."""
+    payload = profile_payload(e, amps, kind, phases, cfg)
+    if protocol == PROTOCOL_16:
+        return profiles16.set_request_16(payload), PROTOCOL_16
+    return payload, "2.0.1"
 
 
 def verdict(outcome: Any) -> str:
@@ -141,6 +160,9 @@ class Round:
     plan: Plan | None = None
     result: RoundResult | None = None
     refused_stations: set[str] = field(default_factory=set)
+    protocols: dict[str, str] = field(default_factory=dict)
+    """Station -> the OCPP version its limits go out in ("1.6" for a station connected with
+    ocpp1.6; "2.0.1" otherwise), looked up before each step."""
 
     async def run(self) -> RoundResult:
         res = self.result = RoundResult(self.root)
@@ -199,6 +221,7 @@ class Round:
             e.pending_tx = e.transaction_id if e.pending_kind == TX else None
         async with self.engine.connect() as conn:
             await store.record_limits(conn, evses)
+        await self._protocols(sorted({e.station_id for e in evses}))
         outcomes = await asyncio.gather(
             *(self._send(e, todo[e.key], previous[e.key]) for e in evses)
         )
@@ -217,6 +240,13 @@ class Round:
         self.result.steps.append((name, time.perf_counter() - started, len(history)))
         return True
 
+    async def _protocols(self, station_ids: list[str]) -> None:
+        known = await stations.lookup(self.engine, station_ids)
+        for sid in station_ids:
+            state = known.get(sid)
+            ocpp16 = state is not None and state.protocol == "ocpp" + PROTOCOL_16
+            self.protocols[sid] = PROTOCOL_16 if ocpp16 else "2.0.1"
+
     async def _send(self, e: EvseRow, amps: float, previous: float) -> list[dict[str, Any]]:
         """Send one EVSE its limit (a TxDefaultProfile when its station refuses TxProfiles,
         and after a TxProfile refusal at once); update ``e``; the history rows."""
@@ -226,11 +256,15 @@ class Round:
         while True:
             phases = self.plan.phases[e.key] if self.plan else 3
             try:
+                payload, protocol = limit_call(
+                    e, amps, kind, phases, self.cfg, self.protocols.get(e.station_id, "2.0.1")
+                )
                 (outcome,) = await self.calls.call_many(
                     [e.station_id],
                     ACTION,
-                    profile_payload(e, amps, kind, phases, self.cfg),
+                    payload,
                     timeout=self.cfg.site_call_timeout,
+                    protocol=protocol,
                 )
                 status, call_id = verdict(outcome), outcome.call_id
             except Exception:

@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 PROTOCOL_201 = "ocpp2.0.1"
+PROTOCOL_16 = "ocpp1.6"
 
 
 class Kind(StrEnum):

@@ -8,7 +8,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from csms_runtime.envelope import Envelope
+from csms_runtime.envelope import PROTOCOL_201, Envelope
 from websockets.asyncio.server import ServerConnection
 from websockets.frames import Opcode
 
@@ -77,6 +77,8 @@ class Connection:
     station_id: str
     ws: StationSocket
     listener: str
+    subprotocol: str = PROTOCOL_201
+    """The negotiated subprotocol: "ocpp2.0.1" or "ocpp1.6"."""
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     station_call: StationCall | None = None
     """The station's call forwarded to a service (or being answered); the queue waits behind it."""
@@ -85,6 +87,11 @@ class Connection:
     csms_call: CsmsCall | None = None
     csms_queue: deque[Envelope] | None = None
     replaced: bool = False
+
+    @property
+    def version(self) -> str:
+        """The OCPP version the action tables and schemas are keyed by: "2.0.1" or "1.6"."""
+        return self.subprotocol.removeprefix("ocpp")
 
     def holds_station_call(self, message_id: str) -> bool:
         """Whether a call with this id is in flight or queued (a retransmit is not forwarded)."""

@@ -22,7 +22,14 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from csms_runtime import db, logs, telemetry
-from csms_runtime.envelope import PROTOCOL_201, ConnectionEvent, Envelope, Kind, StationCommand
+from csms_runtime.envelope import (
+    PROTOCOL_16,
+    PROTOCOL_201,
+    ConnectionEvent,
+    Envelope,
+    Kind,
+    StationCommand,
+)
 from csms_runtime.kafka import ensure_topics, set_fetch_wait
 from csms_runtime.topics import TOPIC_CALLS, TOPIC_CONNECTIONS, fixed_topics, topic_in, topic_out
 from ocpp_schema.actions import Block, csms_call_block, is_known_action, station_call_block
@@ -32,6 +39,7 @@ from ocpp_schema.errors import (
     OCPPError,
     RpcFrameworkError,
     UnknownActionError,
+    code_for,
 )
 from ocpp_schema.frames import (
     UNKNOWN_MESSAGE_ID,
@@ -81,7 +89,9 @@ from router.tls import TlsFiles
 log = logging.getLogger(__name__)
 tracer = trace.get_tracer("csms.router")
 
-SUBPROTOCOLS = (PROTOCOL_201,)
+SUBPROTOCOLS = (PROTOCOL_201, PROTOCOL_16)
+"""The OCPP versions the router speaks, in order of preference: a station offering both gets
+2.0.1 whatever order it lists them in."""
 _BLOCKS = frozenset(b.value for b in Block)
 
 
@@ -373,7 +383,7 @@ class Gateway:
             DISCONNECTS.labels("no_subprotocol").inc()
             await ws.close(1002, "no supported OCPP subprotocol offered")
             return
-        conn = Connection(station_id, ws, listener.name)
+        conn = Connection(station_id, ws, listener.name, ws.subprotocol)
         old = self.connections.get(station_id)
         self.connections[station_id] = conn
         if old is not None:
@@ -449,7 +459,8 @@ class Gateway:
     async def _on_station_call(self, conn: Connection, call: Call, raw: bytes) -> None:
         logs.station_id_var.set(conn.station_id)
         logs.action_var.set(call.action)
-        action = call.action if is_known_action(call.action) else "unknown"
+        version = conn.version
+        action = call.action if is_known_action(call.action, protocol=version) else "unknown"
         FRAMES.labels("in", "call", action).inc()
         if conn.holds_station_call(call.message_id):
             # A retransmit of a call in flight or queued: its one answer answers this one too.
@@ -459,13 +470,13 @@ class Gateway:
                 extra={"station_id": conn.station_id, "message_id": call.message_id},
             )
             return
-        block = station_call_block(call.action)
+        block = station_call_block(call.action, protocol=version)
         try:
             if block is None:
-                if is_known_action(call.action):
+                if is_known_action(call.action, protocol=version):
                     raise NotSupportedError(f"{call.action} is not sent by a charging station")
-                raise UnknownActionError(f"unknown action {call.action!r}")
-            validate_request(call.action, call.payload)
+                raise UnknownActionError(f"unknown action {call.action!r} in OCPP {version}")
+            validate_request(call.action, call.payload, protocol=version)
             queued = len(conn.station_queue or ())
             if conn.station_call is not None and queued >= self.settings.router_max_station_queue:
                 STATION_CALLS_REFUSED.labels(action).inc()
@@ -495,6 +506,7 @@ class Gateway:
             payload=_as_sent(raw, call.payload),
             gateway_id=self.gateway_id,
             traceparent=traceparent,
+            protocol=conn.subprotocol,
         )
         pending = StationCall(call.message_id, call.action, topic_in(block), env)
         if conn.station_call is None:
@@ -534,9 +546,10 @@ class Gateway:
     def _answer_error(self, conn: Connection, call: StationCall, exc: OCPPError) -> None:
         if call.answered:  # e.g. Kafka refused it only after it had timed out
             return
-        CALLERRORS.labels(exc.code).inc()
+        code = code_for(exc, conn.version)
+        CALLERRORS.labels(code).inc()
         FRAMES.labels("out", "error", call.action).inc()
-        self._answer(conn, call, _error_frame(call.message_id, exc.code, exc.description))
+        self._answer(conn, call, _error_frame(call.message_id, code, exc.description))
 
     def _answer(self, conn: Connection, call: StationCall, frame: bytes) -> None:
         """Answer the call in flight; the next queued call goes out once the answer is written."""
@@ -592,15 +605,16 @@ class Gateway:
             call_id=call.call_id,
             gateway_id=self.gateway_id,
             traceparent=call.traceparent,
+            protocol=conn.subprotocol,
         )
         if isinstance(frame, CallResult):
             try:
-                validate_response(call.action, frame.payload)
+                validate_response(call.action, frame.payload, protocol=conn.version)
                 reply.payload = _as_sent(raw, frame.payload)
             except OCPPError as exc:
                 reply.kind = Kind.ERROR
                 reply.error = {
-                    "code": exc.code,
+                    "code": code_for(exc, conn.version),
                     "description": f"the station's response broke the schema: {exc.description}",
                     "details": {**exc.details, "response": frame.payload},
                 }
@@ -612,7 +626,7 @@ class Gateway:
                 "details": frame.details,
             }
         CSMS_CALLS.labels(call.action, "answered" if reply.kind == Kind.RESULT else "error").inc()
-        block = csms_call_block(call.action)
+        block = csms_call_block(call.action, protocol=conn.version)
         if block is not None:
             self._spawn(self._produce(topic_in(block), conn.station_id, reply, "answer"))
         # A call another block's service made (A05's SetVariables from configuration): its
@@ -708,6 +722,12 @@ class Gateway:
         if conn is None:
             return  # another router holds this station (or nobody does: the caller times out)
         if env.kind == Kind.CALL:
+            if env.protocol != conn.subprotocol:
+                # The caller checked the station's version, but it reconnected with the other
+                # one since: not sent; the caller's call log gets an error at once.
+                CSMS_CALLS.labels(env.action, "wrong_protocol").inc()
+                self._refuse_call(conn, env)
+                return
             if len(conn.csms_queue or ()) >= self.settings.router_max_queue:
                 CSMS_CALLS.labels(env.action, "dropped").inc()
                 return
@@ -725,7 +745,7 @@ class Gateway:
             self._answer(conn, pending, orjson.dumps([3, env.message_id, env.payload]))
             return
         err = env.error or {}
-        code = str(err.get("code", "InternalError"))
+        code = code_for(str(err.get("code", "InternalError")), conn.version)
         FRAMES.labels("out", "error", env.action).inc()
         CALLERRORS.labels(code).inc()
         self._answer(
@@ -735,6 +755,30 @@ class Gateway:
                 env.message_id, code, str(err.get("description", "")), err.get("details") or {}
             ),
         )
+
+    def _refuse_call(self, conn: Connection, env: Envelope) -> None:
+        reply = Envelope(
+            station_id=conn.station_id,
+            kind=Kind.ERROR,
+            message_id=env.message_id,
+            action=env.action,
+            request=env.payload,
+            call_id=env.call_id,
+            gateway_id=self.gateway_id,
+            traceparent=env.traceparent,
+            protocol=env.protocol,
+            error={
+                "code": "WrongProtocol",
+                "description": f"not sent: the station is connected with {conn.subprotocol},"
+                f" the call is in {env.protocol}",
+                "details": {"stationProtocol": conn.subprotocol},
+            },
+        )
+        origin = env.origin if env.origin in _BLOCKS else None
+        block = csms_call_block(env.action, protocol=env.protocol.removeprefix("ocpp"))
+        target = origin or (block.value if block is not None else None)
+        if target is not None:
+            self._spawn(self._produce(topic_in(target), conn.station_id, reply, "answer"))
 
     def _on_command(self, cmd: StationCommand) -> None:
         conn = self.connections.get(cmd.station_id)
@@ -822,9 +866,10 @@ class Gateway:
     # ---- sending to stations -------------------------------------------------------------
 
     async def _send_error(self, conn: Connection, message_id: str, exc: OCPPError) -> None:
-        CALLERRORS.labels(exc.code).inc()
+        code = code_for(exc, conn.version)
+        CALLERRORS.labels(code).inc()
         FRAMES.labels("out", "error", "").inc()
-        await self._send(conn, _error_frame(message_id, exc.code, exc.description, exc.details))
+        await self._send(conn, _error_frame(message_id, code, exc.description, exc.details))
 
     async def _send(self, conn: Connection, frame: bytes) -> None:
         try:
@@ -858,7 +903,8 @@ def _error_frame(
 
 
 def _select_subprotocol(conn: ServerConnection, offered: list[str]) -> str | None:
-    for proto in offered:
-        if proto in SUBPROTOCOLS:
+    """Our most preferred version among those the station offers (2.0.1 before 1.6)."""
+    for proto in SUBPROTOCOLS:
+        if proto in offered:
             return proto
     return None

@@ -249,12 +249,36 @@ async def list_logs(
     status: Annotated[
         str | None, Query(max_length=32, description="The station's answer to GetLog")
     ] = None,
+    log_type: Annotated[
+        str | None,
+        Query(
+            alias="logType",
+            max_length=32,
+            description="DiagnosticsLog / SecurityLog (GetLog), Diagnostics (1.6 GetDiagnostics)",
+        ),
+    ] = None,
+    call_id: Annotated[
+        str | None,
+        Query(
+            alias="callId",
+            max_length=36,
+            description="The call the request was sent in (how a 1.6 GetDiagnostics, which "
+            "has no requestId, is found)",
+        ),
+    ] = None,
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> Page[LogOut]:
-    """Log upload requests (GetLog) with their latest upload status, newest requestId first."""
+    """Log upload requests (GetLog, and 1.6 GetDiagnostics with logType Diagnostics and a
+    requestId the CSMS allocated) with their latest upload status, newest requestId first."""
     rows, total = await store.list_log_requests(
-        session, station_id=station_id, status=status, offset=offset, limit=limit
+        session,
+        station_id=station_id,
+        status=status,
+        log_type=log_type,
+        call_id=call_id,
+        offset=offset,
+        limit=limit,
     )
     history = await store.log_history(session, [(r.station_id, r.request_id) for r in rows])
     return Page[LogOut](

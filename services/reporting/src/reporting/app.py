@@ -9,8 +9,16 @@ from reporting import api, store
 from reporting.routes import ROUTES
 from reporting.settings import Settings
 
-REQUEST_IDS = ("GetBaseReport", "GetReport", "GetMonitoringReport", "GetLog", "CustomerInformation")
-"""Calls whose requestId the message API allocates when the operator leaves it out."""
+REQUEST_IDS: tuple[str | tuple[str, str], ...] = (
+    "GetBaseReport",
+    "GetReport",
+    "GetMonitoringReport",
+    "GetLog",
+    "CustomerInformation",
+    ("1.6", "GetLog"),
+)
+"""Calls whose requestId the message API allocates when the operator leaves it out (a 1.6
+GetDiagnostics has none: its answer gets one from the same sequence)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -26,5 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "for the monitoring service; log uploads (GetLog, LogStatusNotification); security "
         "events, counted and published; customer information. GetBaseReport, GetReport, "
         "GetMonitoringReport, GetLog and CustomerInformation get a requestId allocated when "
-        "it is left out.",
+        "it is left out. OCPP 1.6: SecurityEventNotification, GetLog and LogStatusNotification "
+        "(security whitepaper) on the same tables; GetDiagnostics and "
+        "DiagnosticsStatusNotification as log requests of type Diagnostics.",
     )

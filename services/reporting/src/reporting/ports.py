@@ -4,7 +4,8 @@
 (NotifyReport, NotifyMonitoringReport) and the CSMS requests they answer (GetBaseReport,
 GetReport, GetMonitoringReport). ``CustomerInformation`` does the same for
 CustomerInformation / NotifyCustomerInformation, ``Logs`` for GetLog and the
-LogStatusNotifications that follow it, ``SecurityEvents`` for SecurityEventNotification.
+LogStatusNotifications that follow it (and 1.6's GetDiagnostics and
+DiagnosticsStatusNotifications), ``SecurityEvents`` for SecurityEventNotification.
 Every write is idempotent (a redelivered record changes nothing) and independent of the
 order parts arrive in. The PostgreSQL implementations live in ``store`` (batch-shaped:
 preload what a batch asks, flush what it wrote in a few bulk statements); the in-memory ones
@@ -31,6 +32,10 @@ PART_ACTION = {
 """A report's kind (the CSMS request, or the station's action for an unsolicited report) ->
 the action its parts come in."""
 EMPTY_RESULT_SET = "EmptyResultSet"
+DIAGNOSTICS = "Diagnostics"
+"""The log type of a 1.6 GetDiagnostics request (2.0.1's GetLog has DiagnosticsLog and
+SecurityLog)."""
+IDLE = "Idle"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +116,26 @@ class Logs(Protocol):
     ) -> None:
         """A LogStatusNotification, kept in the history (linked to its request when it names
         one; a redelivered one is kept once)."""
+        ...
+
+    async def diagnostics_requested(
+        self,
+        station_id: str,
+        call_id: str,
+        *,
+        asked: dict[str, Any],
+        answer: Answer,
+        filename: str | None = None,
+    ) -> None:
+        """The station answered the 1.6 GetDiagnostics sent in call ``call_id`` (``asked`` in
+        GetLog's shape, logType ``Diagnostics``): a log request whose requestId the CSMS
+        allocates the first time (a redelivered answer keeps it)."""
+        ...
+
+    async def diagnostics_status(self, station_id: str, status: str, received_at: datetime) -> None:
+        """A 1.6 DiagnosticsStatusNotification (``status`` in 2.0.1 terms), which names no
+        request: linked to the station's latest GetDiagnostics answered (not with a CALLERROR)
+        before it; Idle (no upload running), or with none, kept unlinked."""
         ...
 
 
@@ -246,6 +271,9 @@ class LogRow:
 class InMemoryLogs:
     requests: dict[tuple[str, int], LogRow] = field(default_factory=dict)
     statuses: dict[tuple[str, datetime, str], int | None] = field(default_factory=dict)
+    diagnostics: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(station, call id) of a GetDiagnostics -> the requestId allocated for it."""
+    next_request_id: int = 0
 
     async def requested(
         self,
@@ -262,6 +290,35 @@ class InMemoryLogs:
         self, station_id: str, request_id: int | None, status: str, received_at: datetime
     ) -> None:
         self.statuses.setdefault((station_id, received_at, status), request_id)
+
+    async def diagnostics_requested(
+        self,
+        station_id: str,
+        call_id: str,
+        *,
+        asked: dict[str, Any],
+        answer: Answer,
+        filename: str | None = None,
+    ) -> None:
+        key = (station_id, call_id)
+        if key not in self.diagnostics:
+            self.next_request_id += 1
+            self.diagnostics[key] = self.next_request_id
+        self.requests[(station_id, self.diagnostics[key])] = LogRow(asked, answer, filename)
+
+    async def diagnostics_status(self, station_id: str, status: str, received_at: datetime) -> None:
+        request_id = None
+        if status != IDLE:
+            answered = [
+                (row.answer.at, rid)
+                for (s, rid), row in self.requests.items()
+                if s == station_id
+                and row.asked.get("logType") == DIAGNOSTICS
+                and row.answer.error is None
+                and row.answer.at <= received_at
+            ]
+            request_id = max(answered)[1] if answered else None
+        await self.status(station_id, request_id, status, received_at)
 
     def history(self, station_id: str, request_id: int | None) -> list[str]:
         return [

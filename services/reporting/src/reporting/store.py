@@ -30,7 +30,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from reporting.events import aware
 from reporting.ports import (
+    DIAGNOSTICS,
     EMPTY_RESULT_SET,
+    IDLE,
     NOTIFY_MONITORING_REPORT,
     NOTIFY_REPORT,
     PART_ACTION,
@@ -333,6 +335,37 @@ _LOG_STATUSES = sa.text(
     " on conflict (station_id, received_at, status) do nothing"
 )
 
+# 1.6 GetDiagnostics: one log request per call (the partial unique index of migration 0003),
+# its requestId allocated from the message API's sequence the first time the answer is seen.
+_DIAG_NAMES = ["station_id", *_LOG_OWN, *_ANSWER_COLUMNS, "call_id"]
+_DIAG_COLUMNS = columns_of(LOG_REQUESTS, _DIAG_NAMES)
+_DIAG_ANSWERS = sa.text(
+    f"insert into {SCHEMA}.log_requests as t (request_id, {', '.join(_DIAG_NAMES)},"
+    " requested_at)"
+    f" select nextval('{SCHEMA}.request_ids'), {', '.join('x.' + n for n in _DIAG_NAMES)},"
+    " coalesce(c.created_at, x.answered_at)"
+    f" from {recordset(_DIAG_COLUMNS)}"
+    f" left join {SCHEMA}.call_log c on c.call_id = x.call_id"
+    " order by x.station_id, x.call_id"
+    f" on conflict (call_id) where log_type = '{DIAGNOSTICS}' do update set"
+    f" {', '.join(f'{n} = excluded.{n}' for n in [*_LOG_OWN, *_ANSWER_COLUMNS])}"
+)
+# A DiagnosticsStatusNotification names no request: the station's latest GetDiagnostics
+# answered (not with a CALLERROR) before it, found when the batch's answers are stored.
+_DIAG_STATUS_COLUMNS = columns_of(LOG_STATUSES, ["station_id", "status", "received_at"])
+_DIAG_STATUSES = sa.text(
+    f"insert into {SCHEMA}.log_statuses (station_id, request_id, status, received_at)"
+    " select x.station_id, d.request_id, x.status, x.received_at"
+    f" from {recordset(_DIAG_STATUS_COLUMNS)}"
+    " left join lateral (select r.request_id"
+    f" from {SCHEMA}.log_requests r where r.station_id = x.station_id"
+    f" and r.log_type = '{DIAGNOSTICS}' and r.error is null and r.answered_at <= x.received_at"
+    " order by r.answered_at desc, r.request_id desc limit 1) d"
+    f" on x.status <> '{IDLE}'"
+    " order by x.station_id, x.received_at"
+    " on conflict (station_id, received_at, status) do nothing"
+)
+
 _EVENT_COLUMNS = columns_of(
     SECURITY_EVENTS, ["station_id", "type", "timestamp", "tech_info", "critical", "received_at"]
 )
@@ -483,11 +516,17 @@ class PgCustomerInformation:
 @dataclass
 class PgLogs:
     """``ports.Logs`` over a unit of work: one statement for the batch's GetLog answers, one
-    for its LogStatusNotifications."""
+    for its LogStatusNotifications, one each for 1.6 GetDiagnostics answers and
+    DiagnosticsStatusNotifications (after the answers, so a status finds an upload answered
+    earlier in the same batch)."""
 
     conn: AsyncConnection
     _answers: dict[Key, dict[str, Any]] = field(default_factory=dict)
     _statuses: dict[tuple[str, datetime, str], dict[str, Any]] = field(default_factory=dict)
+    _diagnostics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _diagnostic_statuses: dict[tuple[str, datetime, str], dict[str, Any]] = field(
+        default_factory=dict
+    )
 
     async def requested(
         self,
@@ -498,18 +537,28 @@ class PgLogs:
         answer: Answer,
         filename: str | None = None,
     ) -> None:
-        log = asked.get("log") or {}
         row = _answer_row(station_id, request_id, "GetLog", answer)
-        row.update(
-            log_type=asked.get("logType"),
-            remote_location=log.get("remoteLocation"),
-            oldest_timestamp=log.get("oldestTimestamp"),
-            latest_timestamp=log.get("latestTimestamp"),
-            retries=asked.get("retries"),
-            retry_interval=asked.get("retryInterval"),
-            filename=filename,
-        )
+        row.update(_log_asked(asked, filename))
         self._answers[(station_id, request_id)] = row
+
+    async def diagnostics_requested(
+        self,
+        station_id: str,
+        call_id: str,
+        *,
+        asked: dict[str, Any],
+        answer: Answer,
+        filename: str | None = None,
+    ) -> None:
+        row = _answer_row(station_id, 0, "GetDiagnostics", answer)
+        row.update(_log_asked(asked, filename), call_id=call_id)
+        self._diagnostics[call_id] = row
+
+    async def diagnostics_status(self, station_id: str, status: str, received_at: datetime) -> None:
+        self._diagnostic_statuses.setdefault(
+            (station_id, received_at, status),
+            {"station_id": station_id, "status": status, "received_at": received_at},
+        )
 
     async def status(
         self, station_id: str, request_id: int | None, status: str, received_at: datetime
@@ -532,7 +581,28 @@ class PgLogs:
             await self.conn.execute(
                 _LOG_STATUSES, {"rows": _rows(self._statuses.values(), _LOG_STATUS_COLUMNS)}
             )
+        if self._diagnostics:
+            rows = [self._diagnostics[k] for k in sorted(self._diagnostics)]
+            await self.conn.execute(_DIAG_ANSWERS, {"rows": _rows(rows, _DIAG_COLUMNS)})
+        if self._diagnostic_statuses:
+            rows = list(self._diagnostic_statuses.values())
+            await self.conn.execute(_DIAG_STATUSES, {"rows": _rows(rows, _DIAG_STATUS_COLUMNS)})
         self._answers, self._statuses = {}, {}
+        self._diagnostics, self._diagnostic_statuses = {}, {}
+
+
+def _log_asked(asked: dict[str, Any], filename: str | None) -> dict[str, Any]:
+    """The log request's own columns from what GetLog (or GetDiagnostics) asked."""
+    log = asked.get("log") or {}
+    return {
+        "log_type": asked.get("logType"),
+        "remote_location": log.get("remoteLocation"),
+        "oldest_timestamp": log.get("oldestTimestamp"),
+        "latest_timestamp": log.get("latestTimestamp"),
+        "retries": asked.get("retries"),
+        "retry_interval": asked.get("retryInterval"),
+        "filename": filename,
+    }
 
 
 EventKey = tuple[str, str, datetime]
@@ -725,12 +795,18 @@ async def list_log_requests(
     status: str | None,
     offset: int,
     limit: int,
+    log_type: str | None = None,
+    call_id: str | None = None,
 ) -> tuple[list[LogRequest], int]:
     conditions: list[Any] = []
     if station_id is not None:
         conditions.append(col(LogRequest.station_id) == station_id)
     if status is not None:
         conditions.append(col(LogRequest.status) == status)
+    if log_type is not None:
+        conditions.append(col(LogRequest.log_type) == log_type)
+    if call_id is not None:
+        conditions.append(col(LogRequest.call_id) == call_id)
     order = [col(LogRequest.station_id), col(LogRequest.request_id).desc()]
     return await _page(session, select(LogRequest), conditions, order, offset, limit)
 

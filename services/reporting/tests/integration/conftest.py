@@ -37,34 +37,41 @@ async def run_batch(engine: Any, records: list[tuple[Any, ...]]) -> list[Handled
     with the ports the runtime adds (``payload``: the call's JSON; ``received_at``). A record
     is ``("call", station, action, payload[, at])``, ``("result", station, action, request,
     response[, at])`` (a CALLRESULT to a CSMS call) or ``("error", station, action, request,
-    error[, at])`` (a CALLERROR); ``at`` is when the router received it (T0 by default)."""
-    parsed: list[tuple[str, Any, tuple[Any, ...], Work, datetime]] = []
+    error[, at[, call_id]])`` (a CALLERROR); ``at`` is when the router received it (T0 by
+    default), ``call_id`` the call an answer belongs to (the ``call_id`` port). ``action`` is
+    a 2.0.1 action's name or ``("1.6", name)``."""
+    parsed: list[tuple[str, Any, tuple[Any, ...], Work, datetime, str | None]] = []
     for rec in records:
-        kind, sid, action, first, *rest = rec
+        kind, sid, key, first, *rest = rec
+        protocol, action = key if isinstance(key, tuple) else ("2.0.1", key)
         sref = StationRef(sid)
         if kind == "call":
-            r = ROUTES.get(action)
-            assert r is not None, action
+            r = ROUTES.get(action, protocol)
+            assert r is not None, key
             req = r.request.model_validate(first)
             at = rest[0] if rest else T0
-            parsed.append((kind, r, (req,), Work(sref, "call", action, req, payload=first), at))
+            work = Work(sref, "call", action, req, payload=first)
+            parsed.append((kind, r, (req,), work, at, None))
             continue
-        a = ROUTES.answer(action)
-        assert a is not None, action
+        a = ROUTES.answer(action, protocol)
+        assert a is not None, key
         req = a.request.model_validate(first)
         second, *rest = rest
         at = rest[0] if rest else T0
+        call_id = rest[1] if len(rest) > 1 else None
         if kind == "result":
             resp = a.response.model_validate(second)
-            parsed.append((kind, a, (req, resp), Work(sref, "answer", action, req, resp), at))
+            work = Work(sref, "answer", action, req, resp)
+            parsed.append((kind, a, (req, resp), work, at, call_id))
         else:
             assert kind == "error", kind
-            parsed.append((kind, a, (req, second), Work(sref, "answer", action, req), at))
+            work = Work(sref, "answer", action, req)
+            parsed.append((kind, a, (req, second), work, at, call_id))
     out: list[Handled[Any]] = []
     async with unit_of_work(engine, store.ports, [p[3] for p in parsed]) as ports:
         ports.update(clock=FixedClock(T0), settings=Settings())
-        for kind, r, args, w, at in parsed:
-            ports.update(station=w.station, payload=w.payload, received_at=at)
+        for kind, r, args, w, at, call_id in parsed:
+            ports.update(station=w.station, payload=w.payload, received_at=at, call_id=call_id)
             if kind == "error":
                 done = await call_error_handler(r, args, ports)
             else:

@@ -51,6 +51,46 @@ async def test_session_mix_is_a_whole_valid_session_then_the_next():
     )
 
 
+class RecordingStation16(RecordingStation):
+    """A 1.6 station: frames checked against the 1.6 schemas; StartTransaction answered with
+    a fresh transactionId, as the CSMS assigns it."""
+
+    async def call(self, action: str, payload: dict) -> dict:
+        validate_request(action, payload, protocol="1.6")
+        self.sent.append((action, payload))
+        if action == "StartTransaction":
+            return {"transactionId": 100 + len(self.sent), "idTagInfo": {"status": "Accepted"}}
+        return {}
+
+
+async def test_session16_mix_is_a_whole_valid_1_6_session_on_the_assigned_id():
+    station = RecordingStation16()
+    per_session = 3 + bench.UPDATES + bench.UPDATES // bench.HEARTBEAT_EVERY + 2
+    for _ in range(per_session * 2):
+        await bench.session16_step(station)
+    first = station.sent[:per_session]
+    actions = [a for a, _ in first]
+    assert actions[:3] == ["StatusNotification", "StartTransaction", "StatusNotification"]
+    assert actions[-2:] == ["StopTransaction", "StatusNotification"]
+    assert actions.count("MeterValues") == bench.UPDATES
+    assert bench.MIXES["session16"].subprotocol == "ocpp1.6"
+    assert bench.boot_payload("BENCH-1", "ocpp1.6")["chargePointModel"] == "Bench16"
+    validate_request("BootNotification", bench.boot_payload("BENCH-1", "ocpp1.6"), protocol="1.6")
+    tx = {p["transactionId"] for a, p in first if a in ("MeterValues", "StopTransaction")}
+    assert tx == {102}  # the id the CSMS answered StartTransaction with
+    energy = [
+        float(v["value"])
+        for a, p in first
+        if a == "MeterValues"
+        for v in p["meterValue"][0]["sampledValue"]
+        if v["measurand"] == "Energy.Active.Import.Register"
+    ]
+    stop = next(p for a, p in first if a == "StopTransaction")
+    assert energy == sorted(energy) and stop["meterStop"] > energy[-1]
+    second = {p["transactionId"] for a, p in station.sent[per_session:] if a == "StopTransaction"}
+    assert second and second != tx
+
+
 async def test_events_mix_sends_valid_notify_events_with_fresh_ids():
     station = RecordingStation()
     for _ in range(3):

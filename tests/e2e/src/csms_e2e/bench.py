@@ -1,6 +1,6 @@
 """Load benchmark: N simulated stations against the whole fleet running as processes.
 
-    python -m csms_e2e.bench [--stations 200] [--duration 20] [--mix heartbeat|session]
+    python -m csms_e2e.bench [--stations 200] [--duration 20] [--mix heartbeat|session|session16|events|inventory|loadmgmt]
                              [--rate CALLS_PER_S] [--warmup 2] [--call-timeout 30]
                              [--connect-concurrency 50] [--connect-timeout 120]
                              [--seed [--seed-stations 100000] [--seed-transactions 1000000]
@@ -75,7 +75,9 @@ one asyncio process on uvloop, raw websockets frames encoded with orjson, no OCP
 Mixes: ``heartbeat`` (Heartbeats), ``session`` (what a busy site sends: per station
 StatusNotification, TransactionEvent Started, Updated with energy, power and per-phase
 current every call, a Heartbeat every fifth Updated, Ended, StatusNotification; a default
-tariff prices every session) and ``events`` (NotifyEvent, one event per call, to the
+tariff prices every session), ``session16`` (the same session from OCPP 1.6J stations:
+StatusNotification, StartTransaction, MeterValues, Heartbeat, StopTransaction; 16 calls a
+session like ``session``, stored as the same transactions) and ``events`` (NotifyEvent, one event per call, to the
 monitoring service).
 
 ``--mix inventory`` is not a load loop but a timed scenario (:mod:`csms_e2e.inventory`):
@@ -302,6 +304,8 @@ class Mix:
     """Run once per station after its boot, before the call phase (e.g. StatusNotification)."""
     prepare: Callable[[Fleet], Awaitable[None]] | None = None
     """Run once against the fleet's APIs before the stations connect (tariffs, tokens)."""
+    subprotocol: str = SUBPROTOCOL
+    """The OCPP version the stations speak ("ocpp2.0.1" or "ocpp1.6")."""
 
 
 async def heartbeat_step(station: Station) -> None:
@@ -443,6 +447,90 @@ async def event_step(station: Station) -> None:
     )
 
 
+# The 1.6 session mix: the same session as ``session`` in OCPP 1.6J, per station over and
+# over: StatusNotification Preparing, StartTransaction (the CSMS assigns the transactionId),
+# StatusNotification Charging, UPDATES x MeterValues of the transaction (energy, power,
+# current per phase), a Heartbeat after every HEARTBEAT_EVERY, StopTransaction,
+# StatusNotification Available: 16 calls a session, as the 2.0.1 mix's 16.
+def _meter_values_16(now: float, wh: float) -> list[dict[str, Any]]:
+    return [
+        {
+            "timestamp": _iso(now),
+            "sampledValue": [
+                {"value": f"{wh:.1f}", "measurand": "Energy.Active.Import.Register", "unit": "Wh"},
+                {"value": "11000", "measurand": "Power.Active.Import", "unit": "W"},
+                *(
+                    {"value": "16.0", "measurand": "Current.Import", "phase": phase, "unit": "A"}
+                    for phase in ("L1", "L2", "L3")
+                ),
+            ],
+        }
+    ]  # fmt: skip
+
+
+def _status_16(status: str) -> dict[str, Any]:
+    return {
+        "connectorId": 1,
+        "errorCode": "NoError",
+        "status": status,
+        "timestamp": _iso(time.time()),
+    }
+
+
+def _session_calls_16(station: Station) -> list[tuple[str, Any]]:
+    st = station.state
+
+    def start() -> dict[str, Any]:
+        st["wh"] = st.get("wh", 0.0)
+        return {
+            "connectorId": 1,
+            "idTag": BENCH_TOKEN,
+            "meterStart": int(st["wh"]),
+            "timestamp": _iso(time.time()),
+        }
+
+    def meter() -> dict[str, Any]:
+        st["wh"] += 250.0
+        return {
+            "connectorId": 1,
+            "transactionId": st["tx"],
+            "meterValue": _meter_values_16(time.time(), st["wh"]),
+        }
+
+    def stop() -> dict[str, Any]:
+        st["wh"] += 250.0
+        return {
+            "transactionId": st["tx"],
+            "idTag": BENCH_TOKEN,
+            "meterStop": int(st["wh"]),
+            "timestamp": _iso(time.time()),
+            "reason": "Local",
+        }
+
+    calls: list[tuple[str, Any]] = [
+        ("StatusNotification", lambda: _status_16("Preparing")),
+        ("StartTransaction", start),
+        ("StatusNotification", lambda: _status_16("Charging")),
+    ]
+    for i in range(1, UPDATES + 1):
+        calls.append(("MeterValues", meter))
+        if i % HEARTBEAT_EVERY == 0:
+            calls.append(("Heartbeat", dict))
+    calls.append(("StopTransaction", stop))
+    calls.append(("StatusNotification", lambda: _status_16("Available")))
+    return calls
+
+
+async def session16_step(station: Station) -> None:
+    queue = station.state.get("queue")
+    if not queue:
+        queue = station.state["queue"] = _session_calls_16(station)
+    action, build = queue.pop(0)
+    result = await station.call(action, build())
+    if action == "StartTransaction":
+        station.state["tx"] = result["transactionId"]
+
+
 MIXES: dict[str, Mix] = {
     "heartbeat": Mix(services=("configuration",), step=heartbeat_step),
     "events": Mix(services=("configuration", "monitoring"), step=event_step),
@@ -451,10 +539,23 @@ MIXES: dict[str, Mix] = {
         step=session_step,
         prepare=session_prepare,
     ),
+    "session16": Mix(
+        services=("configuration", "transactions", "evdriver"),
+        step=session16_step,
+        prepare=session_prepare,
+        subprotocol="ocpp1.6",
+    ),
 }
 
 
-def boot_payload(station_id: str) -> dict[str, Any]:
+def boot_payload(station_id: str, subprotocol: str = SUBPROTOCOL) -> dict[str, Any]:
+    if subprotocol == "ocpp1.6":
+        return {
+            "chargePointVendor": "csms-bench",
+            "chargePointModel": "Bench16",
+            "chargePointSerialNumber": station_id[-25:],
+            "firmwareVersion": "1.0",
+        }
     return {
         "reason": "PowerUp",
         "chargingStation": {
@@ -682,7 +783,7 @@ async def open_station(
         try:
             ws = await connect(
                 fleet_url(station_id),
-                subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                subprotocols=[mix.subprotocol],  # type: ignore[list-item]
                 compression=None if args.compression == "none" else "deflate",
                 proxy=None,
                 open_timeout=args.call_timeout,
@@ -695,11 +796,13 @@ async def open_station(
             return BootResult(None, error=f"connect: {type(exc).__name__}: {exc}")
         t1 = time.perf_counter()
         station = Station(station_id, ws, args.call_timeout)
-        if ws.subprotocol != SUBPROTOCOL:
+        if ws.subprotocol != mix.subprotocol:
             await ws.close()
             return BootResult(None, error=f"connect: subprotocol {ws.subprotocol!r} negotiated")
         try:
-            result = await station.call("BootNotification", boot_payload(station_id))
+            result = await station.call(
+                "BootNotification", boot_payload(station_id, mix.subprotocol)
+            )
             t2 = time.perf_counter()
             if result.get("status") != "Accepted":
                 raise StationError(f"BootNotification: status {result.get('status')!r}")

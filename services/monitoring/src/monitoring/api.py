@@ -1,6 +1,8 @@
 """Data API of the monitoring service, under /data/monitoring: stations' device models (as a
 tree, as a flat list, and each attribute's value history), the NotifyEvent stream, monitors,
 the latest Get/SetVariables result per attribute, and each station's monitoring base and level.
+A 1.6 station's configuration keys are variables like any other (``keys16`` maps them); the
+configuration-keys view reads a station's model by 1.6 key name.
 
 Names are matched exactly (OCPP calls them case-insensitive; stations send them in one case).
 A component or variable without an instance has ``instance: null``; one without an EVSE has
@@ -17,12 +19,15 @@ from csms_runtime.models import ApiModel, Page
 from fastapi import APIRouter, HTTPException, Path, Query
 from ocpp_schema.v201.models.get_variables import AttributeEnumType
 
-from monitoring import store
+from monitoring import keys16, store
 from monitoring.model import (
+    CHANGE_CONFIGURATION,
+    GET_CONFIGURATION,
     GET_VARIABLES,
     NOTIFY_EVENT,
     NOTIFY_REPORT,
     SET_VARIABLES,
+    VarKey,
 )
 
 StationId = Annotated[str, Path(alias="stationId", min_length=1, max_length=48)]
@@ -32,7 +37,15 @@ Name = Annotated[str | None, Query(min_length=1, max_length=50)]
 Instance = Annotated[str | None, Query(max_length=50)]
 EvseId = Annotated[int | None, Query(alias="evseId", ge=0, description="0: no EVSE")]
 ConnectorId = Annotated[int | None, Query(alias="connectorId", ge=0, description="0: none")]
-SOURCES = (NOTIFY_REPORT, GET_VARIABLES, SET_VARIABLES, NOTIFY_EVENT)
+SOURCES = (
+    NOTIFY_REPORT,
+    GET_VARIABLES,
+    SET_VARIABLES,
+    NOTIFY_EVENT,
+    GET_CONFIGURATION,
+    CHANGE_CONFIGURATION,
+)
+RESULT_ACTIONS = (GET_VARIABLES, SET_VARIABLES, GET_CONFIGURATION, CHANGE_CONFIGURATION)
 
 
 class Evse(ApiModel):
@@ -157,6 +170,19 @@ class VariableResultOut(ApiModel):
     value: str | None
     call_id: str | None
     at: datetime
+
+
+class ConfigurationKeyOut(ApiModel):
+    """A station's value of one OCPP 1.6 configuration key, and where the model keeps it."""
+
+    key: str
+    readonly: bool | None
+    """From the mutability (null when only a ChangeConfiguration taught it)."""
+    value: str | None
+    component: Component
+    variable: VariableRef
+    source: str
+    learned_at: datetime
 
 
 class MonitoringOut(ApiModel):
@@ -450,19 +476,22 @@ async def list_monitors(
     "/stations/{stationId}/variable-results",
     response_model=Page[VariableResultOut],
     response_model_by_alias=True,
-    summary="The latest Get/SetVariables result per attribute, refused ones too",
+    summary="The latest Get/SetVariables (1.6: Get/ChangeConfiguration) result per attribute, "
+    "refused ones too",
 )
 async def list_variable_results(
     station_id: StationId,
     session: SessionDep,
     component: Name = None,
     variable: Name = None,
-    action: Annotated[str | None, Query(pattern=f"^({GET_VARIABLES}|{SET_VARIABLES})$")] = None,
+    action: Annotated[str | None, Query(pattern=f"^({'|'.join(RESULT_ACTIONS)})$")] = None,
     status: Annotated[str | None, Query(max_length=32)] = None,
     offset: Offset = 0,
     limit: Limit = 100,
 ) -> Page[VariableResultOut]:
-    """Newest first. ``value``: the value read (GetVariables) or asked for (SetVariables)."""
+    """Newest first. ``value``: the value read (GetVariables, GetConfiguration) or asked for
+    (SetVariables, ChangeConfiguration). A 1.6 station's results name the variable its key is
+    stored as (see the configuration-keys view); an unknownKey is an UnknownVariable result."""
     keys = {"component_name": component, "variable_name": variable}
     rows, total = await store.list_variable_results(
         session, station_id, keys=keys, action=action, status=status, offset=offset, limit=limit
@@ -488,3 +517,58 @@ async def get_monitoring(station_id: StationId, session: SessionDep) -> Monitori
     if row is None:
         raise HTTPException(404, f"station {station_id} never accepted a monitoring base or level")
     return MonitoringOut.model_validate(row, from_attributes=True)
+
+
+@router.get(
+    "/stations/{stationId}/configuration-keys",
+    response_model=Page[ConfigurationKeyOut],
+    response_model_by_alias=True,
+    summary="A station's device model read as OCPP 1.6 configuration keys",
+)
+async def list_configuration_keys(
+    station_id: StationId,
+    session: SessionDep,
+    key: Annotated[
+        str | None, Query(min_length=1, max_length=50, description="One key (any case)")
+    ] = None,
+    offset: Offset = 0,
+    limit: Limit = 100,
+) -> Page[ConfigurationKeyOut]:
+    """Every station-wide Actual value that is a 1.6 key: the standard keys under the 2.0.1
+    component-variable they map to (HeartbeatInterval is OCPPCommCtrlr.HeartbeatInterval),
+    1.6-only and vendor keys under the OCPP16 component; sorted by key. Values are as 1.6
+    reads them; a write-only key (AuthorizationKey) never has one. Learned from
+    GetConfiguration and ChangeConfiguration answers, and from a 2.0.1 station's variables
+    alike."""
+    rows = await store.station_wide_actuals(session, station_id, keys16.COMPONENTS)
+    wanted = keys16.canonical(key).casefold() if key is not None else None
+    items: list[ConfigurationKeyOut] = []
+    for v, a in rows:
+        name = keys16.key_of(
+            VarKey(
+                station_id,
+                v.component_name,
+                v.component_instance,
+                v.evse_id,
+                v.connector_id,
+                v.variable_name,
+                v.variable_instance,
+            )
+        )
+        if name is None or (wanted is not None and name.casefold() != wanted):
+            continue
+        items.append(
+            ConfigurationKeyOut(
+                key=name,
+                readonly=None if a.mutability is None else a.mutability == "ReadOnly",
+                value=None if keys16.write_only(name) else keys16.value_to_16(name, a.value),
+                component=component_of(v),
+                variable=variable_of(v),
+                source=a.source,
+                learned_at=a.learned_at,
+            )
+        )
+    items.sort(key=lambda i: i.key.casefold())
+    return Page[ConfigurationKeyOut](
+        items=items[offset : offset + limit], total=len(items), offset=offset, limit=limit
+    )

@@ -1,4 +1,5 @@
-"""Station -> CSMS actions this service handles, and the answers to its calls it acts on.
+"""Station -> CSMS actions this service handles, and the answers to its calls it acts on, by
+(protocol version, action).
 
 Report parts (csms.events.reporting) are a side subscription: see ``app``.
 """
@@ -12,6 +13,8 @@ from monitoring.handlers.set_monitoring_base import set_monitoring_base_answered
 from monitoring.handlers.set_monitoring_level import set_monitoring_level_answered
 from monitoring.handlers.set_variable_monitoring import set_variable_monitoring_answered
 from monitoring.handlers.set_variables import set_variables_answered
+from monitoring.handlers16.change_configuration import change_configuration_answered
+from monitoring.handlers16.get_configuration import get_configuration_answered
 
 ROUTES = RouteTable(
     [
@@ -22,5 +25,8 @@ ROUTES = RouteTable(
         answered("ClearVariableMonitoring", clear_variable_monitoring_answered),
         answered("SetMonitoringBase", set_monitoring_base_answered),
         answered("SetMonitoringLevel", set_monitoring_level_answered),
+        # OCPP 1.6: GetVariables / SetVariables by configuration key (monitoring.keys16)
+        answered("GetConfiguration", get_configuration_answered, protocol="1.6"),
+        answered("ChangeConfiguration", change_configuration_answered, protocol="1.6"),
     ]
 )

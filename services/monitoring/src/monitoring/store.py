@@ -145,8 +145,9 @@ class VariableHistory(SQLModel, table=True):
 
 
 class VariableResultRow(SQLModel, table=True):
-    """The latest Get/SetVariables result per station, component-variable, attribute type and
-    action, refused ones too (they never touch the device model)."""
+    """The latest Get/SetVariables (or 1.6 Get/ChangeConfiguration) result per station,
+    component-variable, attribute type and action, refused ones too (they never touch the
+    device model)."""
 
     __tablename__ = "variable_results"
     __table_args__ = (
@@ -162,7 +163,7 @@ class VariableResultRow(SQLModel, table=True):
     variable_name: str = Field(max_length=50)
     variable_instance: str = Field(default="", max_length=50)
     attribute_type: str = Field(max_length=8)
-    action: str = Field(max_length=16)
+    action: str = Field(max_length=24)
     status: str = Field(max_length=32)
     status_info: dict[str, Any] | None = _json()
     value: str | None = _text()
@@ -957,6 +958,27 @@ async def list_variable_results(
         .limit(limit)
     )
     return list(rows.all()), total
+
+
+async def station_wide_actuals(
+    session: AsyncSession, station_id: str, components: Iterable[str]
+) -> list[tuple[Variable, VariableAttribute]]:
+    """The station's variables of ``components`` with no instance, EVSE or connector, each
+    with its Actual attribute (those without one left out), in key order."""
+    rows = await session.exec(
+        select(Variable, VariableAttribute)
+        .join(VariableAttribute, col(VariableAttribute.variable_id) == col(Variable.id))
+        .where(
+            col(Variable.station_id) == station_id,
+            col(Variable.component_name).in_(sorted(components)),
+            col(Variable.component_instance) == "",
+            col(Variable.evse_id) == 0,
+            col(Variable.connector_id) == 0,
+            col(VariableAttribute.type) == "Actual",
+        )
+        .order_by(*_variable_order())
+    )
+    return [(v, a) for v, a in rows.all()]
 
 
 async def station_monitoring(session: AsyncSession, station_id: str) -> StationMonitoring | None:

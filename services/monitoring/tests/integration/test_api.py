@@ -323,4 +323,4 @@ async def test_monitors_results_and_monitoring(client, known):
 async def test_openapi_summaries(client):
     spec = (await client.get("/openapi.json")).json()
     ops = [op for path in spec["paths"].values() for op in path.values()]
-    assert len(ops) == 7 and all(op.get("summary") for op in ops)
+    assert len(ops) == 8 and all(op.get("summary") for op in ops)

@@ -38,17 +38,17 @@ async def sign_certificate(
     kind = str(req.certificate_type or CHARGING_STATION)
     now = clock.now()
     try:
-        if kind == V2G:
-            csr = check_v2g_csr(req.csr)
-            if v2g_signer is None:
-                raise CsrRejected("NoV2GProvider", "no V2G certificate signer is configured")
-            chain = await v2g_signer.sign(csr, station.id)
-        else:
-            csr = check_station_csr(req.csr, station.id, settings.certificates_organization)
-            cert = authority.sign_csr(csr, days=settings.certificates_validity_days)
-            chain = pki.cert_pem(cert)
+        chain = await issue(
+            kind,
+            req.csr,
+            station_id=station.id,
+            settings=settings,
+            now=now,
+            authority=authority,
+            v2g_signer=v2g_signer,
+            issued=issued,
+        )
     except CsrRejected as rejected:
-        CSR_TOTAL.labels("rejected", rejected.reason).inc()
         return Handled(
             SignCertificateResponse.model_validate(
                 {
@@ -59,22 +59,8 @@ async def sign_certificate(
                     },
                 }
             ),
-            events=[_security_event(station.id, now, f"{rejected.reason}: {rejected.detail}")],
+            events=[refused_event(station.id, now, rejected)],
         )
-    leaf = x509.load_pem_x509_certificate(chain.encode()) if kind == V2G else cert
-    await issued.add(
-        IssuedCertificate(
-            serial=pki.serial_hex(leaf),
-            station_id=station.id,
-            certificate_type=kind,
-            subject=leaf.subject.rfc4514_string(),
-            not_before=leaf.not_valid_before_utc,
-            not_after=leaf.not_valid_after_utc,
-            issued_at=now,
-            pem=pki.cert_pem(leaf),
-        )
-    )
-    CSR_TOTAL.labels("accepted", "").inc()
     return Handled(
         SignCertificateResponse.model_validate({"status": "Accepted"}),
         calls=[
@@ -85,6 +71,55 @@ async def sign_certificate(
             )
         ],
     )
+
+
+async def issue(
+    kind: str,
+    csr_pem: str,
+    *,
+    station_id: str,
+    settings: Settings,
+    now: datetime,
+    authority: pki.Authority,
+    v2g_signer: V2GSigner | None,
+    issued: Issued,
+) -> str:
+    """Check the CSR, sign it (a ChargingStationCertificate by the CSMS CA, a V2GCertificate by
+    the V2G signer), record and count it; the PEM chain for CertificateSigned. Raises (and
+    counts) ``CsrRejected``. Shared by the 2.0.1 and 1.6 SignCertificate handlers."""
+    try:
+        if kind == V2G:
+            csr = check_v2g_csr(csr_pem)
+            if v2g_signer is None:
+                raise CsrRejected("NoV2GProvider", "no V2G certificate signer is configured")
+            chain = await v2g_signer.sign(csr, station_id)
+        else:
+            csr = check_station_csr(csr_pem, station_id, settings.certificates_organization)
+            cert = authority.sign_csr(csr, days=settings.certificates_validity_days)
+            chain = pki.cert_pem(cert)
+    except CsrRejected as rejected:
+        CSR_TOTAL.labels("rejected", rejected.reason).inc()
+        raise
+    leaf = x509.load_pem_x509_certificate(chain.encode()) if kind == V2G else cert
+    await issued.add(
+        IssuedCertificate(
+            serial=pki.serial_hex(leaf),
+            station_id=station_id,
+            certificate_type=kind,
+            subject=leaf.subject.rfc4514_string(),
+            not_before=leaf.not_valid_before_utc,
+            not_after=leaf.not_valid_after_utc,
+            issued_at=now,
+            pem=pki.cert_pem(leaf),
+        )
+    )
+    CSR_TOTAL.labels("accepted", "").inc()
+    return chain
+
+
+def refused_event(station_id: str, at: datetime, rejected: CsrRejected) -> Event:
+    """The security event a refused CSR is reported as."""
+    return _security_event(station_id, at, f"{rejected.reason}: {rejected.detail}")
 
 
 def _security_event(station_id: str, at: datetime, tech_info: str) -> Event:

@@ -98,6 +98,9 @@ async def test_connect_boot_disconnect_are_posted_signed(fleet, http):
             assert headers["x-csms-delivery"] == event["id"]
         boot = next(e for e in rx.events() if e["event"] == "message")
         assert boot["payload"]["reason"] == "PowerUp"
+        assert boot["protocol"] == "ocpp2.0.1"  # which OCPP version the payload is in
+        connected = next(e for e in rx.events() if e["event"] == "connected")
+        assert connected["protocol"] == "ocpp2.0.1"
         assert all(e.get("action") != "Heartbeat" for e in rx.events())
         r = await http.get(f"{base}/{hook}/deliveries")
         assert {d["status"] for d in r.json()["items"]} == {"delivered"}

@@ -132,7 +132,7 @@ class Matcher:
             at = datetime.fromtimestamp(float(data.get("at") or rec.timestamp / 1000), UTC)
             hits = matching(subs, event, sid, at)
             body_extra: dict[str, Any] = {}
-            for k in ("reason", "gateway_id", "listener"):
+            for k in ("reason", "gateway_id", "listener", "protocol"):
                 if data.get(k):
                     body_extra[{"gateway_id": "gatewayId"}.get(k, k)] = data[k]
             return [self._row(s, source, event, sid, at, None, None, body_extra) for s in hits]
@@ -146,7 +146,11 @@ class Matcher:
             return []
         env = orjson.loads(rec.value)
         at = datetime.fromtimestamp(float(env.get("received_at") or rec.timestamp / 1000), UTC)
-        extra = {"direction": direction, "messageId": env.get("message_id")}
+        extra = {
+            "direction": direction,
+            "messageId": env.get("message_id"),
+            "protocol": env.get("protocol") or h.get("protocol"),
+        }
         return [
             self._row(s, source, "message", sid, at, action, env.get("payload"), extra)
             for s in hits

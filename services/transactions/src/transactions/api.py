@@ -188,7 +188,22 @@ class TariffOut(ApiModel):
         )
 
 
-class ConnectorStatusOut(ApiModel):
+class Status16(ApiModel):
+    """What an OCPP 1.6 StatusNotification says beyond the 2.0.1 status (null for 2.0.1)."""
+
+    status_16: str | None = Field(
+        default=None, description="The 1.6 ChargePointStatus (e.g. Charging, SuspendedEV)"
+    )
+    error_code: str | None = Field(default=None, description="The 1.6 ChargePointErrorCode")
+    info: str | None = None
+    vendor_id: str | None = None
+    vendor_error_code: str | None = None
+
+
+class ConnectorStatusOut(Status16):
+    """A connector's latest status; a 1.6 connector N is EVSE N connector 1, connector 0
+    (the station as a whole) EVSE 0 connector 0."""
+
     station_id: str
     evse_id: int
     connector_id: int
@@ -197,7 +212,7 @@ class ConnectorStatusOut(ApiModel):
     updated_at: datetime
 
 
-class StatusChangeOut(ApiModel):
+class StatusChangeOut(Status16):
     station_id: str
     evse_id: int
     connector_id: int

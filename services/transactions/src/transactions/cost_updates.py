@@ -7,9 +7,12 @@ the same update. Only stations whose device model (the monitoring service's, rea
 ``store.cost_update_support`` in one query per claim) says TariffCostCtrlr Enabled[Cost] —
 or, without that variable, Available[Cost] — is "true" get one; and not a station that
 answered a CostUpdated NotSupported or NotImplemented (``handlers.cost_updated``) until its
-device model learns a newer such value. A skipped session stays claimed an interval at a
-time, so it is checked again each interval and gets updates once support becomes known.
-Skips are counted in ``csms_cost_updates_total`` as ``unsupported`` or ``refused``. Calls
+device model learns a newer such value; and never a station connected with OCPP 1.6, which
+has no CostUpdated (the station registry's protocol; sessions started in 1.6 are not even
+due: they are created without a next cost update). A skipped session stays claimed an
+interval at a time, so it is checked again each interval and gets updates once support
+becomes known. Skips are counted in ``csms_cost_updates_total`` as ``unsupported``,
+``refused`` or ``ocpp1.6``. Calls
 run concurrently, at most ``MAX_IN_FLIGHT`` at once: a replica claims only what it has room
 to send, and a slow station never blocks the loop.
 """

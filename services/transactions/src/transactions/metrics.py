@@ -18,6 +18,7 @@ COST_UPDATES = Counter(
     "CostUpdated due at the cost update interval, by outcome: the call's status when sent "
     "(answered, error, timeout, offline, unknown; failed), or why it was not sent (unsupported: "
     "the station's device model does not say it supports CostUpdated; refused: it answered "
-    "NotSupported/NotImplemented and its device model learned nothing newer since)",
+    "NotSupported/NotImplemented and its device model learned nothing newer since; ocpp1.6: "
+    "the station speaks OCPP 1.6, which has no CostUpdated)",
     ["status"],
 )

@@ -3,7 +3,9 @@
 ``Transactions`` holds charging sessions (a row per (station, transactionId), as a dict of
 the ``transactions.transactions`` columns), their events and meter values; ``Meters`` the
 sampled values outside transactions; ``Statuses`` the connector statuses;
-``CostUpdateRefusals`` the stations that answered CostUpdated NotSupported or NotImplemented.
+``CostUpdateRefusals`` the stations that answered CostUpdated NotSupported or NotImplemented;
+``Sessions16`` the numbers OCPP 1.6 sessions need (the CSMS-assigned transactionIds, the
+seqNos of 1.6 MeterValues; see ``transactions.ocpp16``).
 The PostgreSQL implementations (``store.PgTransactions`` etc.) are batch-shaped: they lock
 and read all of a consumed batch's transactions, known events and tariffs in a few
 statements at preload, and write everything in bulk at flush. The in-memory ones here keep the same contract over
@@ -12,12 +14,16 @@ dicts, for handler unit tests.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
+from ocpp_schema.v16 import MeterValuesRequest as MeterValues16
+from ocpp_schema.v16 import StartTransactionRequest
+
+from transactions import meters, ocpp16
 from transactions.state import EventFacts
 
 Row = dict[str, Any]
@@ -70,8 +76,25 @@ class Statuses(Protocol):
         status: str,
         status_at: datetime,
         now: datetime,
+        detail: Mapping[str, str | None] | None = None,
+        received_at: datetime | None = None,
     ) -> None:
-        """Latest status per connector (a late one does not overwrite a newer) and history."""
+        """Latest status per connector (a late one does not overwrite a newer; of two of the
+        same time, the later received) and history. ``detail``: an OCPP 1.6 notification's
+        own fields (``ocpp16.status_detail``); ``received_at``: when the router received it."""
+        ...
+
+
+class Sessions16(Protocol):
+    async def transaction_id(self, station_id: str, req: StartTransactionRequest) -> int:
+        """The transactionId of this StartTransaction: a new int32 the first time, the same
+        for a redelivery (same station, connectorId, timestamp, idTag, meterStart)."""
+        ...
+
+    async def seq_no(self, station_id: str, req: MeterValues16) -> int:
+        """The seqNo of this MeterValues (it has a transactionId) in its transaction: the same
+        for a redelivery; from the samples' time since the transaction's start
+        (``ocpp16.seq_base``), the first free one (``ocpp16.pick_seq``)."""
         ...
 
 
@@ -217,10 +240,26 @@ class InMemoryMeters:
             self.samples.setdefault(r["sample_key"], dict(r))
 
 
+def newer(
+    status: tuple[datetime, datetime | None], at: datetime, received_at: datetime | None
+) -> bool:
+    """Whether a status of ``status`` (its time, when received) replaces one of ``at``,
+    ``received_at``: it is at least as recent; of the same time, not received earlier."""
+    new_at, new_received = status
+    if new_at != at:
+        return new_at > at
+    return new_received is None or received_at is None or received_at <= new_received
+
+
 @dataclass
 class InMemoryStatuses:
     latest: dict[tuple[str, int, int], tuple[str, datetime]] = field(default_factory=dict)
     history: set[tuple[str, int, int, datetime, str]] = field(default_factory=set)
+    details: dict[tuple[str, int, int], Mapping[str, str | None] | None] = field(
+        default_factory=dict
+    )
+    """The latest status's 1.6 detail, per connector."""
+    received: dict[tuple[str, int, int], datetime | None] = field(default_factory=dict)
 
     async def record(
         self,
@@ -231,12 +270,44 @@ class InMemoryStatuses:
         status: str,
         status_at: datetime,
         now: datetime,
+        detail: Mapping[str, str | None] | None = None,
+        received_at: datetime | None = None,
     ) -> None:
         key = (station_id, evse_id, connector_id)
         known = self.latest.get(key)
-        if known is None or known[1] <= status_at:
+        if known is None or newer((status_at, received_at), known[1], self.received[key]):
             self.latest[key] = (status, status_at)
+            self.details[key] = detail
+            self.received[key] = received_at
         self.history.add((*key, status_at, status))
+
+
+@dataclass
+class InMemorySessions16:
+    starts: dict[tuple[str, int, datetime, str, int], int] = field(default_factory=dict)
+    origins: dict[int, tuple[str, datetime]] = field(default_factory=dict)
+    """transactionId -> (station, StartTransaction timestamp)."""
+    seqs: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(station, transactionId, message key) -> seqNo."""
+
+    async def transaction_id(self, station_id: str, req: StartTransactionRequest) -> int:
+        at = meters.utc(req.timestamp)
+        key = (station_id, req.connector_id, at, req.id_tag, req.meter_start)
+        if key not in self.starts:
+            self.starts[key] = len(self.starts) + 1
+            self.origins[self.starts[key]] = (station_id, at)
+        return self.starts[key]
+
+    async def seq_no(self, station_id: str, req: MeterValues16) -> int:
+        assert req.transaction_id is not None
+        tx = str(req.transaction_id)
+        key = (station_id, tx, ocpp16.message_key(req))
+        if key not in self.seqs:
+            origin = self.origins.get(req.transaction_id)
+            start = origin[1] if origin is not None and origin[0] == station_id else None
+            taken = [q for (s, t, _), q in self.seqs.items() if (s, t) == (station_id, tx)]
+            self.seqs[key] = ocpp16.pick_seq(ocpp16.seq_base(start, ocpp16.latest(req)), taken)
+        return self.seqs[key]
 
 
 @dataclass

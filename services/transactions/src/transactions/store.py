@@ -9,12 +9,14 @@ The columns ``station_id, transaction_id, id_token, id_token_type, active`` of
 ``transactions.transactions`` are a contract: ``csms_runtime.idtokens`` reads them to
 answer ConcurrentTx. The call log is shared code. It reads (never writes) the monitoring
 service's device model, ``monitoring.variables`` and ``monitoring.variable_attributes``
-(csms_runtime.devicemodel), to tell which stations support CostUpdated.
+(csms_runtime.devicemodel), and the configuration service's ``configuration.stations``
+(csms_runtime.stations: the OCPP version a station speaks), to tell which stations support
+CostUpdated.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -25,13 +27,16 @@ import sqlalchemy as sa
 from csms_runtime.bulk import columns_of, recordset, rows_json
 from csms_runtime.devicemodel import VARIABLE_ATTRIBUTES, VARIABLES
 from csms_runtime.idtokens import PgIdTokens
+from csms_runtime.stations import TABLE as STATIONS
 from csms_runtime.uow import Contended
+from ocpp_schema import v16
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import Column, Field, SQLModel, col, func, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from transactions.ports import Row, TariffSnapshot, new_row
+from transactions import meters, ocpp16
+from transactions.ports import Row, TariffSnapshot, new_row, newer
 from transactions.state import EventFacts
 
 SCHEMA = "transactions"
@@ -151,6 +156,9 @@ class MeterValue(SQLModel, table=True):
 
 
 class ConnectorStatus(SQLModel, table=True):
+    """The latest status per connector; an OCPP 1.6 station's also with its own status,
+    errorCode, info, vendorId and vendorErrorCode (null for 2.0.1)."""
+
     __tablename__ = "connector_statuses"
     __table_args__ = {"schema": SCHEMA}
 
@@ -160,6 +168,13 @@ class ConnectorStatus(SQLModel, table=True):
     status: str
     status_at: datetime = _ts()
     updated_at: datetime = _ts()
+    received_at: datetime | None = _ts()
+    """When the router received the notification (null before migration 0005)."""
+    status_16: str | None = None
+    error_code: str | None = None
+    info: str | None = None
+    vendor_id: str | None = None
+    vendor_error_code: str | None = None
 
 
 class ConnectorStatusHistory(SQLModel, table=True):
@@ -173,6 +188,60 @@ class ConnectorStatusHistory(SQLModel, table=True):
     status: str
     status_at: datetime = _ts()
     received_at: datetime | None = _ts()
+    status_16: str | None = None
+    error_code: str | None = None
+    info: str | None = None
+    vendor_id: str | None = None
+    vendor_error_code: str | None = None
+
+
+STATUS_DETAIL = ("status_16", "error_code", "info", "vendor_id", "vendor_error_code")
+"""The OCPP 1.6 StatusNotification fields kept beside the 2.0.1 status (``ocpp16.status_detail``)."""
+
+
+class TransactionId16(SQLModel, table=True):
+    """The transactionId the CSMS gave each OCPP 1.6 StartTransaction (int32, from the
+    identity); the unique key makes a redelivered StartTransaction get the same one."""
+
+    __tablename__ = "transaction_ids_16"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "station_id",
+            "connector_id",
+            "started_at",
+            "id_tag",
+            "meter_start",
+            name="uq_transaction_ids_16_start",
+        ),
+        {"schema": SCHEMA},
+    )
+
+    id: int | None = Field(
+        default=None, sa_column=Column(sa.Integer, sa.Identity(), primary_key=True)
+    )
+    station_id: str = Field(max_length=48)
+    connector_id: int
+    started_at: datetime = _ts(nullable=False)
+    id_tag: str = Field(max_length=20)
+    meter_start: int
+    reservation_id: int | None = None
+    created_at: datetime | None = _ts()
+
+
+class SeqNo16(SQLModel, table=True):
+    """The seqNo an OCPP 1.6 MeterValues message (by ``ocpp16.message_key``) was stored as in
+    its transaction."""
+
+    __tablename__ = "seq_nos_16"
+    __table_args__ = (
+        sa.UniqueConstraint("station_id", "transaction_id", "seq_no", name="uq_seq_nos_16_seq"),
+        {"schema": SCHEMA},
+    )
+
+    station_id: str = Field(primary_key=True, max_length=48)
+    transaction_id: str = Field(primary_key=True, max_length=36)
+    message_key: str = Field(primary_key=True, max_length=32)
+    seq_no: int
 
 
 class TariffRow(SQLModel, table=True):
@@ -350,6 +419,13 @@ class PgTransactions:
         await self._lock(seqs)
         await self._load_tariffs(sorted({k[0] for k in seqs if k in self._absent}))
 
+    async def prepare(self, seqs: dict[Key, set[int]]) -> None:
+        """``preload`` for transactions and seqNos the caller worked out (OCPP 1.6 messages,
+        whose ids and seqNos ``PgSessions16`` assigns): lock them, learn which seqNos are
+        stored, read the tariffs of stations whose transactions are new."""
+        await self._lock(seqs)
+        await self._load_tariffs(sorted({k[0] for k in seqs if k in self._absent}))
+
     async def _lock(self, seqs: dict[Key, set[int]]) -> None:
         """Lock these transactions and learn which of these seqNos of theirs are stored."""
         keys = sorted(k for k in seqs if k not in self._rows and k not in self._absent)
@@ -507,6 +583,186 @@ class PgMeters:
         self._samples = []
 
 
+# --- OCPP 1.6 numbering ---------------------------------------------------------------------
+
+IDS16 = TransactionId16.__table__  # type: ignore[attr-defined]
+SEQS16 = SeqNo16.__table__  # type: ignore[attr-defined]
+_START_KEY = ("station_id", "connector_id", "started_at", "id_tag", "meter_start")
+# New starts get the next id; a start stored already (a redelivery) is read back by its
+# unique key: index probes only, whatever the table's size. The select part sees the table
+# as it was before the statement, so a start is in exactly one of the two parts, unless
+# another consumer inserted it meanwhile (a rebalance): then it is in neither (Contended).
+_ASSIGN_IDS = sa.text(
+    "with x as (select * from jsonb_to_recordset(cast(:rows as jsonb)) as x(station_id varchar,"
+    " connector_id int, started_at timestamptz, id_tag varchar, meter_start int,"
+    " reservation_id int)),"
+    f" ins as (insert into {SCHEMA}.transaction_ids_16 (station_id, connector_id, started_at,"
+    " id_tag, meter_start, reservation_id) select * from x on conflict do nothing"
+    " returning id, station_id, connector_id, started_at, id_tag, meter_start)"
+    " select * from ins union all select t.id, t.station_id, t.connector_id, t.started_at,"
+    f" t.id_tag, t.meter_start from {SCHEMA}.transaction_ids_16 t"
+    f" join x using ({', '.join(_START_KEY)})"
+)
+_ORIGINS = sa.text(
+    f"select id, station_id, started_at from {SCHEMA}.transaction_ids_16"
+    " where id = any(cast(:ids as int[]))"
+)
+# Per message: the seqNo it was stored as (a redelivery), and the seqNos other messages of its
+# transaction took in its window.
+_KNOWN_SEQS = sa.text(
+    "select x.i, m.seq_no, array(select u.seq_no from"
+    f" {SCHEMA}.seq_nos_16 u where u.station_id = x.s and u.transaction_id = x.t"
+    f" and u.seq_no >= x.lo and u.seq_no < x.lo + {ocpp16.WINDOW}) as taken"
+    " from jsonb_to_recordset(cast(:rows as jsonb)) as x(i int, s varchar, t varchar,"
+    " k varchar, lo int)"
+    f" left join {SCHEMA}.seq_nos_16 m on m.station_id = x.s and m.transaction_id = x.t"
+    " and m.message_key = x.k"
+)
+_INSERT_SEQS = sa.text(
+    f"with ins as (insert into {SCHEMA}.seq_nos_16 (station_id, transaction_id, message_key,"
+    " seq_no) select * from jsonb_to_recordset(cast(:rows as jsonb)) as x(station_id varchar,"
+    " transaction_id varchar, message_key varchar, seq_no int) on conflict do nothing"
+    " returning 1) select count(*) from ins"
+)
+
+StartKey = tuple[str, int, datetime, str, int]
+SeqKey = tuple[str, str, str]
+
+
+def _start_key(station_id: str, req: Any) -> StartKey:
+    return (station_id, req.connector_id, meters.utc(req.timestamp), req.id_tag, req.meter_start)
+
+
+@dataclass
+class PgSessions16:
+    """``ports.Sessions16`` over a unit of work. ``preload`` numbers every OCPP 1.6
+    StartTransaction of the batch (one statement), every MeterValues with a transactionId
+    (three: starts, known seqNos, new ones), then has ``transactions`` lock the batch's 1.6
+    transactions like 2.0.1 ones: a bounded number of round trips per batch."""
+
+    conn: AsyncConnection
+    transactions: PgTransactions
+    _ids: dict[StartKey, int] = field(default_factory=dict)
+    _origins: dict[int, tuple[str, datetime] | None] = field(default_factory=dict)
+    _seqs: dict[SeqKey, int] = field(default_factory=dict)
+    _taken: dict[Key, set[int]] = field(default_factory=dict)
+
+    async def preload(self, work: Sequence[Any]) -> None:
+        starts, metered, stops = [], [], []
+        for w in work:
+            if w.kind != "call":
+                continue
+            r = w.request
+            if isinstance(r, v16.StartTransactionRequest):
+                starts.append((w.station.id, r))
+            elif isinstance(r, v16.MeterValuesRequest) and r.transaction_id is not None:
+                metered.append((w.station.id, r))
+            elif isinstance(r, v16.StopTransactionRequest):
+                stops.append((w.station.id, r))
+        if not (starts or metered or stops):
+            return
+        await self._assign_ids(starts)
+        await self._assign_seqs(metered)
+        seqs: dict[Key, set[int]] = {}
+        for sid, r in starts:
+            seqs.setdefault((sid, str(self._ids[_start_key(sid, r)])), set()).add(ocpp16.START_SEQ)
+        for sid, r in metered:
+            key = (sid, str(r.transaction_id), ocpp16.message_key(r))
+            seqs.setdefault(key[:2], set()).add(self._seqs[key])
+        for sid, r in stops:
+            seqs.setdefault((sid, str(r.transaction_id)), set()).add(ocpp16.STOP_SEQ)
+        await self.transactions.prepare(seqs)
+
+    async def _assign_ids(self, starts: Sequence[tuple[str, Any]]) -> None:
+        new = {k: r for sid, r in starts if (k := _start_key(sid, r)) not in self._ids}
+        if not new:
+            return
+        rows = [
+            {
+                "station_id": k[0],
+                "connector_id": k[1],
+                "started_at": k[2].isoformat(),
+                "id_tag": k[3],
+                "meter_start": k[4],
+                "reservation_id": r.reservation_id,
+            }
+            for k, r in new.items()
+        ]
+        result = await self.conn.execute(_ASSIGN_IDS, {"rows": orjson.dumps(rows).decode()})
+        for r in result:
+            key = (r.station_id, r.connector_id, r.started_at, r.id_tag, r.meter_start)
+            self._ids[key] = r.id
+            self._origins[r.id] = (r.station_id, r.started_at)
+        if any(k not in self._ids for k in new):
+            raise Contended("a 1.6 StartTransaction was numbered concurrently")
+
+    async def _assign_seqs(self, metered: Sequence[tuple[str, Any]]) -> None:
+        todo = {
+            key: r
+            for sid, r in metered
+            if (key := (sid, str(r.transaction_id), ocpp16.message_key(r))) not in self._seqs
+        }
+        if not todo:
+            return
+        wanted = sorted({r.transaction_id for r in todo.values()} - set(self._origins))
+        if wanted:
+            for tid in wanted:
+                self._origins[tid] = None
+            for r in await self.conn.execute(_ORIGINS, {"ids": wanted}):
+                self._origins[r.id] = (r.station_id, r.started_at)
+        items = list(todo.items())
+        bases = []
+        for (sid, _, _), r in items:
+            origin = self._origins.get(r.transaction_id)
+            start = origin[1] if origin is not None and origin[0] == sid else None
+            bases.append(ocpp16.seq_base(start, ocpp16.latest(r)))
+        rows = [
+            {"i": i, "s": key[0], "t": key[1], "k": key[2], "lo": lo}
+            for i, ((key, _), lo) in enumerate(zip(items, bases, strict=True))
+        ]
+        found = {
+            r.i: r
+            for r in await self.conn.execute(_KNOWN_SEQS, {"rows": orjson.dumps(rows).decode()})
+        }
+        for i, (key, _) in enumerate(items):
+            self._taken.setdefault(key[:2], set()).update(found[i].taken)
+        new: list[dict[str, Any]] = []
+        for i, (key, _) in enumerate(items):
+            if key in self._seqs:  # the same message twice in this batch
+                continue
+            if found[i].seq_no is not None:
+                self._seqs[key] = found[i].seq_no
+                continue
+            taken = self._taken[key[:2]]
+            seq = ocpp16.pick_seq(bases[i], taken)
+            taken.add(seq)
+            self._seqs[key] = seq
+            new.append(
+                {
+                    "station_id": key[0],
+                    "transaction_id": key[1],
+                    "message_key": key[2],
+                    "seq_no": seq,
+                }
+            )
+        if new:
+            inserted = await self.conn.scalar(_INSERT_SEQS, {"rows": orjson.dumps(new).decode()})
+            if inserted < len(new):
+                raise Contended("a 1.6 MeterValues was numbered concurrently")
+
+    async def transaction_id(self, station_id: str, req: Any) -> int:
+        key = _start_key(station_id, req)
+        if key not in self._ids:  # not preloaded (a caller outside the runtime)
+            await self._assign_ids([(station_id, req)])
+        return self._ids[key]
+
+    async def seq_no(self, station_id: str, req: Any) -> int:
+        key = (station_id, str(req.transaction_id), ocpp16.message_key(req))
+        if key not in self._seqs:
+            await self._assign_seqs([(station_id, req)])
+        return self._seqs[key]
+
+
 _LATEST_STATUS = insert(ConnectorStatus.__table__)  # type: ignore[attr-defined]
 _LATEST_STATUS = _LATEST_STATUS.on_conflict_do_update(
     index_elements=["station_id", "evse_id", "connector_id"],
@@ -514,12 +770,35 @@ _LATEST_STATUS = _LATEST_STATUS.on_conflict_do_update(
         "status": _LATEST_STATUS.excluded.status,
         "status_at": _LATEST_STATUS.excluded.status_at,
         "updated_at": _LATEST_STATUS.excluded.updated_at,
+        "received_at": _LATEST_STATUS.excluded.received_at,
+        **{c: _LATEST_STATUS.excluded[c] for c in STATUS_DETAIL},
     },
     # A late notification does not overwrite a newer one.
-    where=col(ConnectorStatus.status_at) <= _LATEST_STATUS.excluded.status_at,
+    # Of two of the same time, the one the router received later (a redelivery keeps its
+    # received_at, so it does not overwrite a newer notification of the same second).
+    where=sa.or_(
+        col(ConnectorStatus.status_at) < _LATEST_STATUS.excluded.status_at,
+        sa.and_(
+            col(ConnectorStatus.status_at) == _LATEST_STATUS.excluded.status_at,
+            sa.or_(
+                col(ConnectorStatus.received_at).is_(None),
+                _LATEST_STATUS.excluded.received_at.is_(None),
+                col(ConnectorStatus.received_at) <= _LATEST_STATUS.excluded.received_at,
+            ),
+        ),
+    ),
 )
+# The history's key (migration 0005) tells 1.6 statuses apart that 2.0.1 names alike.
 _STATUS_HISTORY = insert(ConnectorStatusHistory.__table__).on_conflict_do_nothing(  # type: ignore[attr-defined]
-    index_elements=["station_id", "evse_id", "connector_id", "status_at", "status"]
+    index_elements=[
+        "station_id",
+        "evse_id",
+        "connector_id",
+        "status_at",
+        "status",
+        sa.text("coalesce(status_16, '')"),
+        sa.text("coalesce(error_code, '')"),
+    ]
 )
 
 
@@ -541,6 +820,8 @@ class PgStatuses:
         status: str,
         status_at: datetime,
         now: datetime,
+        detail: Mapping[str, str | None] | None = None,
+        received_at: datetime | None = None,
     ) -> None:
         key = (station_id, evse_id, connector_id)
         row = {
@@ -549,11 +830,14 @@ class PgStatuses:
             "connector_id": connector_id,
             "status": status,
             "status_at": status_at,
+            **{c: (detail or {}).get(c) for c in STATUS_DETAIL},
         }
         known = self._latest.get(key)
-        if known is None or known["status_at"] <= status_at:
-            self._latest[key] = {**row, "updated_at": now}
-        self._history.append({**row, "received_at": now})
+        if known is None or newer(
+            (status_at, received_at), known["status_at"], known["received_at"]
+        ):
+            self._latest[key] = {**row, "updated_at": now, "received_at": received_at}
+        self._history.append({**row, "received_at": received_at or now})
 
     async def flush(self) -> None:
         if self._latest:
@@ -592,8 +876,10 @@ class PgCostUpdateRefusals:
 
 def ports(conn: AsyncConnection) -> dict[str, Any]:
     """The transactions service's port factory (see csms_runtime.uow)."""
+    transactions = PgTransactions(conn)
     return {
-        "transactions": PgTransactions(conn),
+        "transactions": transactions,
+        "sessions16": PgSessions16(conn, transactions),
         "samples": PgMeters(conn),
         "statuses": PgStatuses(conn),
         "id_tokens": PgIdTokens(conn),
@@ -655,20 +941,27 @@ def _cost_ctrlr(variable: str, alias: str) -> str:
 
 
 # Per station: Enabled[Cost], else (no such value known) Available[Cost]; when either was last
-# learned; and the station's refusal: index probes per station, whatever the table sizes.
+# learned; the station's refusal; and the OCPP version it is connected with (the
+# configuration service's station registry, csms_runtime.stations): index probes per
+# station, whatever the table sizes.
 _COST_UPDATE_SUPPORT = sa.text(
     "select s.station_id,"
     " case when en.learned_at is not null then en.value else av.value end as value,"
-    " greatest(en.learned_at, av.learned_at) as learned_at, r.refused_at"
+    " greatest(en.learned_at, av.learned_at) as learned_at, r.refused_at, st.protocol"
     " from unnest(cast(:sids as varchar[])) as s(station_id)"
     + _cost_ctrlr("Enabled", "en")
     + _cost_ctrlr("Available", "av")
     + f" left join {SCHEMA}.cost_update_refusals r on r.station_id = s.station_id"
+    + f" left join {STATIONS} st on st.id = s.station_id"
 )
+
+OCPP16 = "ocpp1.6"
+"""The station is connected with OCPP 1.6, which has no CostUpdated."""
 
 
 async def cost_update_support(session: AsyncSession, station_ids: Sequence[str]) -> dict[str, str]:
-    """Whether each station gets CostUpdated, in one query: ``REFUSED`` while its refusal
+    """Whether each station gets CostUpdated, in one query: ``OCPP16`` when it speaks OCPP 1.6
+    (no CostUpdated there, whatever its device model says); ``REFUSED`` while its refusal
     stands (neither Enabled[Cost] nor Available[Cost] learned after it), else ``SUPPORTED`` when its
     device model's TariffCostCtrlr Enabled[Cost] (without one, Available[Cost]) is "true"
     (any case), else ``UNSUPPORTED`` (no such value known, or another one)."""
@@ -678,8 +971,10 @@ async def cost_update_support(session: AsyncSession, station_ids: Sequence[str])
         _COST_UPDATE_SUPPORT, params={"sids": sorted(set(station_ids))}
     )
     out: dict[str, str] = {}
-    for sid, value, learned_at, refused_at in result:
-        if refused_at is not None and (learned_at is None or learned_at <= refused_at):
+    for sid, value, learned_at, refused_at, protocol in result:
+        if protocol == OCPP16:
+            out[sid] = OCPP16
+        elif refused_at is not None and (learned_at is None or learned_at <= refused_at):
             out[sid] = REFUSED
         elif value is not None and value.lower() == "true":
             out[sid] = SUPPORTED

@@ -1,6 +1,7 @@
 """A fresh PostgreSQL database per test session, migrated with Alembic: transactions, evdriver
-(csms_runtime.idtokens reads evdriver.id_tokens) and monitoring (CostUpdated reads its device
-model, csms_runtime.devicemodel)."""
+(csms_runtime.idtokens reads evdriver.id_tokens), monitoring (CostUpdated reads its device
+model, csms_runtime.devicemodel) and configuration (CostUpdated reads the OCPP version of
+stations, csms_runtime.stations)."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -16,7 +17,7 @@ from transactions.handlers.transaction_event import transaction_event
 from transactions.settings import Settings
 
 database_url, engine, sessionmaker, session, station = database_fixtures(
-    ["evdriver", "transactions", "monitoring"],
+    ["configuration", "evdriver", "transactions", "monitoring"],
     "transactions",
     prefix="csms_tx",
     engine_scope="session",

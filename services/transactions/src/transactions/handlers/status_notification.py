@@ -1,5 +1,7 @@
 """StatusNotification: the latest status per connector (a late one does not overwrite a
-newer one) and its history."""
+newer one; of two of the same time, the later received) and its history."""
+
+from datetime import datetime
 
 from csms_runtime.clock import Clock
 from csms_runtime.handlers import StationRef
@@ -10,7 +12,12 @@ from transactions.ports import Statuses
 
 
 async def status_notification(
-    req: StatusNotificationRequest, *, station: StationRef, statuses: Statuses, clock: Clock
+    req: StatusNotificationRequest,
+    *,
+    station: StationRef,
+    statuses: Statuses,
+    clock: Clock,
+    received_at: datetime | None = None,
 ) -> StatusNotificationResponse:
     await statuses.record(
         station.id,
@@ -19,5 +26,6 @@ async def status_notification(
         status=str(req.connector_status),
         status_at=meters.utc(req.timestamp),
         now=clock.now(),
+        received_at=received_at,
     )
     return StatusNotificationResponse()

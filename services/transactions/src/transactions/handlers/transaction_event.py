@@ -178,30 +178,31 @@ def domain_event(req: TransactionEventRequest, row: dict[str, Any], station_id: 
     )
 
 
-async def transaction_event(
+async def record(
     req: TransactionEventRequest,
     *,
-    station: StationRef,
+    station_id: str,
     payload: dict[str, Any] | None,
     transactions: Transactions,
-    id_tokens: IdTokens,
-    clock: Clock,
-    settings: Settings,
-) -> Handled[TransactionEventResponse]:
-    now = clock.now()
-    station_id = station.id
+    now: datetime,
+    cost_update_interval: float,
+) -> dict[str, Any]:
+    """Store the event and its meter values and fold it into its transaction (creating the
+    transaction on its first event); the transaction's row after it. A redelivered (station,
+    transactionId, seqNo) changes nothing. The OCPP 1.6 handlers (``handlers16``) translate
+    StartTransaction, MeterValues and StopTransaction into TransactionEvents and call this too."""
     ev = facts_of(req)
     tx_id = req.transaction_info.transaction_id
 
     row = await transactions.get(station_id, tx_id)
     if row is None:
         row = await transactions.create(
-            station_id, tx_id, now=now, cost_update_interval=settings.cost_update_interval
+            station_id, tx_id, now=now, cost_update_interval=cost_update_interval
         )
         if ev.event_type != state.STARTED:
             ANOMALIES.labels("no_started").inc()
 
-    if payload is None:  # called without the station's JSON (tests): the model's
+    if payload is None:  # called without the station's JSON (tests, 1.6): the model's
         payload = req.model_dump(by_alias=True, exclude_none=True, mode="json")
     inserted = await transactions.add_event(
         _event_columns(req, ev, station_id, tx_id, payload, now)
@@ -228,6 +229,40 @@ async def transaction_event(
         await transactions.save(row)
     else:
         EVENTS.labels(ev.event_type, "duplicate").inc()
+    return row
+
+
+def published(req: TransactionEventRequest, row: dict[str, Any], station_id: str) -> Event:
+    """The domain event of a processed TransactionEvent (also of a duplicate: at least once)."""
+    return Event(
+        TOPIC_TRANSACTION_EVENTS,
+        station_id,
+        domain_event(req, row, station_id),
+        {"type": f"Transaction{req.event_type}", "station_id": station_id},
+    )
+
+
+async def transaction_event(
+    req: TransactionEventRequest,
+    *,
+    station: StationRef,
+    payload: dict[str, Any] | None,
+    transactions: Transactions,
+    id_tokens: IdTokens,
+    clock: Clock,
+    settings: Settings,
+) -> Handled[TransactionEventResponse]:
+    now = clock.now()
+    station_id = station.id
+    tx_id = req.transaction_info.transaction_id
+    row = await record(
+        req,
+        station_id=station_id,
+        payload=payload,
+        transactions=transactions,
+        now=now,
+        cost_update_interval=settings.cost_update_interval,
+    )
 
     response: dict[str, Any] = {}
     if req.id_token is not None:
@@ -238,19 +273,11 @@ async def transaction_event(
             station_id=station_id,
             transaction_id=tx_id,
         )
-    if ev.event_type == state.ENDED and row["tariff"] is not None:
+    if str(req.event_type) == state.ENDED and row["tariff"] is not None:
         response["totalCost"] = float(row["total_cost"] or 0)
-    event_type = f"Transaction{req.event_type}"
     return Handled(
         TransactionEventResponse.model_validate(response),
-        events=[
-            Event(
-                TOPIC_TRANSACTION_EVENTS,
-                station_id,
-                domain_event(req, row, station_id),
-                {"type": event_type, "station_id": station_id},
-            )
-        ],
+        events=[published(req, row, station_id)],
     )
 
 

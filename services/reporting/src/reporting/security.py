@@ -33,6 +33,15 @@ CRITICAL: dict[str, bool] = {
 }
 """Every standardized type, True when the appendix marks it critical."""
 
+TYPE_201: dict[str, str] = {
+    "FailedToAuthenticateAtCentralSystem": "FailedToAuthenticateAtCsms",
+    "CentralSystemFailedToAuthenticate": "CsmsFailedToAuthenticate",
+    "InvalidCentralSystemCertificate": "InvalidCsmsCertificate",
+    "InvalidChargePointCertificate": "InvalidChargingStationCertificate",
+}
+"""The OCPP 1.6 security whitepaper's types that 2.0.1 names differently (Central System /
+Charge Point -> CSMS / Charging Station): a 1.6 event is stored under the 2.0.1 name."""
+
 OTHER = "other"
 """The metric label of a type not in the standardized list."""
 

@@ -39,6 +39,7 @@ from reporting.ports import (
     Answer,
     Part,
 )
+from reporting.security import TYPE_201
 
 SCHEMA = "reporting"
 
@@ -621,7 +622,12 @@ class PgSecurityEvents:
     async def preload(self, work: Sequence[Any]) -> None:
         await self._load(
             {
-                (w.station.id, w.request.type, aware(w.request.timestamp))
+                # a 1.6 type 2.0.1 names differently is stored under the 2.0.1 name
+                (
+                    w.station.id,
+                    TYPE_201.get(w.request.type, w.request.type),
+                    aware(w.request.timestamp),
+                )
                 for w in work
                 if w.kind == "call" and w.action == "SecurityEventNotification" and w.request
             }

@@ -12,14 +12,7 @@ from ocpp_schema.v16 import SecurityEventNotificationRequest, SecurityEventNotif
 
 from reporting.handlers.security_event_notification import security_event_notification
 from reporting.ports import SecurityEvents
-
-TYPE_201 = {
-    "FailedToAuthenticateAtCentralSystem": "FailedToAuthenticateAtCsms",
-    "CentralSystemFailedToAuthenticate": "CsmsFailedToAuthenticate",
-    "InvalidCentralSystemCertificate": "InvalidCsmsCertificate",
-    "InvalidChargePointCertificate": "InvalidChargingStationCertificate",
-}
-"""1.6 whitepaper security event type -> its 2.0.1 name, where they differ."""
+from reporting.security import TYPE_201
 
 
 async def security_event_notification_16(

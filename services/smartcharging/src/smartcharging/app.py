@@ -5,6 +5,11 @@ before they leave, kept as the stations accepted and reported them, composite sc
 external limits, EV charging schedules (``routes``, ``handlers``, ``rules``, ``store``,
 ``api``) — and site load management (``smartcharging.sites``: sites and their tree, the
 sessions they feed, the allocator and the task that sends each session its limit).
+
+OCPP 1.6's Smart Charging profile (SetChargingProfile, ClearChargingProfile,
+GetCompositeSchedule) is a thin translation onto the same domain: ``profiles16`` maps 1.6
+profiles to the 2.0.1 shape and back, ``rules`` checks 1.6 bodies by the same rules,
+``handlers16`` keeps 1.6 answers in the same tables, and site limits go to 1.6 stations in 1.6.
 """
 
 from csms_runtime.service import BlockService

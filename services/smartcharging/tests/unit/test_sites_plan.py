@@ -1,6 +1,7 @@
 """A round's plan from what was read of a tree (pure), limits in force with schedules, and
 the SetChargingProfile a limit becomes."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from ocpp_schema.validation import validate_request
@@ -8,7 +9,7 @@ from smartcharging.sites.limits import limit_in_force
 from smartcharging.sites.plan import DEFAULT, TX, counted, plan_round
 from smartcharging.sites.settings import SiteSettings
 from smartcharging.sites.store import EvseRow, ExternalLimitRow, NodeRow, TreeState
-from smartcharging.sites.tasks import profile_payload, verdict
+from smartcharging.sites.tasks import limit_call, profile_payload, verdict
 
 T0 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
 
@@ -174,6 +175,35 @@ def test_profile_payloads_are_valid_set_charging_profile_requests():
     validate_request("SetChargingProfile", default)
     assert "transactionId" not in default["chargingProfile"]
     assert default["chargingProfile"]["id"] == 2_000_100_002
+
+
+def test_limits_to_a_16_station_are_valid_16_requests():
+    cfg = SiteSettings()
+    e = replace(evse("A", 2), transaction_id="4711")
+    tx, protocol = limit_call(e, 13.37, TX, 3, cfg, "1.6")
+    assert protocol == "1.6"
+    validate_request("SetChargingProfile", tx, "1.6")
+    assert tx == {
+        "connectorId": 2,
+        "csChargingProfiles": {
+            "chargingProfileId": 2_000_000_002,
+            "stackLevel": 5,
+            "chargingProfilePurpose": TX,
+            "chargingProfileKind": "Relative",
+            "transactionId": 4711,
+            "chargingSchedule": {
+                "chargingRateUnit": "A",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 13.4, "numberPhases": 3}],
+            },
+        },
+    }
+    default, _ = limit_call(e, 6, DEFAULT, 1, cfg, "1.6")
+    validate_request("SetChargingProfile", default, "1.6")
+    assert "transactionId" not in default["csChargingProfiles"]
+    assert limit_call(e, 6, DEFAULT, 1, cfg, "2.0.1") == (
+        profile_payload(e, 6, DEFAULT, 1, cfg),
+        "2.0.1",
+    )
 
 
 def test_verdicts():

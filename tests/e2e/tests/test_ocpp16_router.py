@@ -99,3 +99,20 @@ async def test_a_call_in_the_other_version_is_refused_with_409(fleet, http):
 async def _protocol_is(http, fleet, station_id, protocol):
     row = await station_row(http, fleet, station_id)
     return row is not None and row["protocol"] == protocol
+
+
+def test_every_1_6_station_action_has_a_1_6_handler_in_its_block():
+    """Each of the 1.6 actions a station sends is routed by the block ACTIONS_16 names."""
+    import importlib
+
+    from ocpp_schema.actions import ACTIONS_16, Direction
+
+    missing = []
+    for spec in ACTIONS_16:
+        routes = importlib.import_module(f"{spec.block.value}.routes").ROUTES
+        if spec.direction is Direction.CS_TO_CSMS and spec.name not in routes.actions("1.6"):
+            missing.append((spec.block.value, spec.name))
+    assert missing == []
+    # Authorize, Boot, DataTransfer, Diagnostics/Firmware/SignedFirmware/LogStatus,
+    # Heartbeat, MeterValues, SecurityEvent, SignCertificate, Start/Stop, StatusNotification
+    assert sum(s.direction is Direction.CS_TO_CSMS for s in ACTIONS_16) == 14

@@ -168,13 +168,16 @@ async def test_change_configuration_accepted_reads_back_at_once_and_rejected_cha
         # the security whitepaper's AuthorizationKey is write-only: accepted, never stored
         cp.answers["ChangeConfiguration"] = {"status": "Accepted"}
         secret = "0123456789abcdef0123456789abcdef01234567"
-        await send16(
+        sent = await send16(
             http,
             fleet,
             "changeConfiguration",
             station,
             {"key": "AuthorizationKey", "value": secret},
         )
+        assert cp.calls_of("ChangeConfiguration")[-1]["value"] == secret  # the station got it
+        r = await http.get(f"{fleet.api('monitoring')}/ocpp/calls/{sent['callId']}")
+        assert r.json()["request"] == {"key": "AuthorizationKey", "value": "********"}
         auth = (await keys_of(http, fleet, station))["AuthorizationKey"]
         assert auth["value"] is None and auth["variable"]["name"] == "BasicAuthPassword"
         results = await get(http, fleet, f"stations/{station}/variable-results")

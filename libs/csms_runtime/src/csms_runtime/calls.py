@@ -26,6 +26,7 @@ from csms_runtime.calllog import CallLog, CallStatus
 from csms_runtime.db import SessionMaker
 from csms_runtime.envelope import PROTOCOL_201, Envelope, Kind
 from csms_runtime.metrics import OUTBOUND_CALL_SECONDS, OUTBOUND_CALLS
+from csms_runtime.redaction import redacted
 from csms_runtime.topics import TOPIC_CALLS
 
 log = logging.getLogger(__name__)
@@ -130,7 +131,7 @@ class CallClient:
                     call_id=call_id,
                     station_id=station_id,
                     action=action,
-                    request=payload,
+                    request=redacted(action, payload),  # the envelope carries the real one
                     status=status,
                     error=error,
                     callback_url=callback_url,

@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import orjson
+from csms_runtime.redaction import redacted
 from csms_runtime.topics import TOPIC_CALLS, TOPIC_CONNECTIONS, topic_in
 from ocpp_schema.actions import Block
 from prometheus_client import Counter, Gauge, Histogram
@@ -152,7 +153,9 @@ class Matcher:
             "protocol": env.get("protocol") or h.get("protocol"),
         }
         return [
-            self._row(s, source, "message", sid, at, action, env.get("payload"), extra)
+            self._row(
+                s, source, "message", sid, at, action, redacted(action, env.get("payload")), extra
+            )
             for s in hits
         ]
 

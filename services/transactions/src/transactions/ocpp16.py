@@ -27,6 +27,17 @@ redelivered seqNo is a duplicate. So:
   last seqNo). Time-derived numbers alone would need sub-second precision to tell apart two
   messages of one second (int32 milliseconds last only 24 days); arrival-order numbers alone
   would fold a late message as the latest. The mapping table gives both.
+
+**Charging state.** 1.6 session messages carry no chargingState; the connector's
+StatusNotification does. A StatusNotification of a connector with an active 1.6 transaction
+(started no later than the notification) is, besides the connector's status, that
+transaction's TransactionEvent ``Updated`` with triggerReason ``ChargingStateChanged``
+(:func:`charging_state_changed`, the state from :data:`CHARGING_STATE`) at the notification's
+timestamp (the router's receive time when it has none), so a 1.6 session's charging time (and
+a ``pricePerMinute`` cost) counts only its Charging time, as a 2.0.1 session's does. Its seqNo
+is a MeterValues' one: from the notification's time since the start, the first free slot,
+remembered in ``seq_nos_16`` under :func:`status_message_key` (which includes that time), so a
+redelivery is a duplicate and a late or reordered notification folds in time order.
 """
 
 from __future__ import annotations
@@ -91,6 +102,25 @@ STATUS_201 = {
     "Faulted": "Faulted",
 }
 """1.6 ChargePointStatus -> 2.0.1 ConnectorStatusEnumType."""
+
+
+CHARGING_STATE = {
+    "Charging": "Charging",
+    "SuspendedEV": "SuspendedEV",
+    "SuspendedEVSE": "SuspendedEVSE",
+    "Preparing": "EVConnected",
+    "Finishing": "EVConnected",
+    "Available": "Idle",
+    "Faulted": "SuspendedEVSE",
+    "Unavailable": "SuspendedEVSE",
+}
+"""1.6 ChargePointStatus -> 2.0.1 ChargingStateEnumType of the connector's active transaction.
+Finishing (the session stopped, the connector not yet free: the cable or the car is still
+there) is EVConnected, "a connection between EV and EVSE" with no energy offered or asked for;
+Available (nothing plugged in any more) is Idle, "no connection between EV and EVSE"; a
+Preparing inside a session (the car not yet charging) is EVConnected too. Faulted and
+Unavailable mean the EVSE offers no energy: SuspendedEVSE. Reserved cannot hold a transaction:
+it is no charging state (the notification only changes the connector's status)."""
 
 
 def status_detail(req: StatusNotificationRequest) -> dict[str, str | None]:
@@ -279,6 +309,38 @@ def outside(req: MeterValues16) -> MeterValuesRequest | None:
     return MeterValuesRequest.model_validate({"evseId": req.connector_id, "meterValue": mv})
 
 
+def status_time(req: StatusNotificationRequest, received_at: datetime) -> datetime:
+    """When a StatusNotification happened: its timestamp, else when the router received it
+    (the same on every redelivery)."""
+    return meters.utc(req.timestamp or received_at)
+
+
+def charging_state_changed(
+    req: StatusNotificationRequest,
+    transaction_id: str,
+    seq_no: int,
+    at: datetime,
+    payload: dict[str, Any] | None = None,
+) -> TransactionEventRequest:
+    """A StatusNotification of a connector with an active transaction as that transaction's
+    TransactionEvent Updated, triggerReason ChargingStateChanged (seqNo from ``seq_nos_16``),
+    the state from :data:`CHARGING_STATE`, at ``at`` (:func:`status_time`)."""
+    body: dict[str, Any] = {
+        "eventType": "Updated",
+        "timestamp": at.isoformat(),
+        "triggerReason": "ChargingStateChanged",
+        "seqNo": seq_no,
+        "transactionInfo": {
+            "transactionId": transaction_id,
+            "chargingState": CHARGING_STATE[str(req.status)],
+        },
+        "customData": _custom("StatusNotification", payload or _dump(req)),
+    }
+    if (evse := evse_of(req.connector_id)) is not None:
+        body["evse"] = evse
+    return TransactionEventRequest.model_validate(body)
+
+
 # --- seqNos of MeterValues ---------------------------------------------------------------
 
 
@@ -286,6 +348,19 @@ def message_key(req: MeterValues16) -> str:
     """A stable id of a MeterValues message's content (its redeliveries have the same)."""
     raw = orjson.dumps(_dump(req), option=orjson.OPT_SORT_KEYS)
     return hashlib.blake2b(raw, digest_size=16).hexdigest()
+
+
+STATUS_KEY = "s:"
+"""Prefix of a StatusNotification's key in ``seq_nos_16`` (a MeterValues' is bare hex)."""
+
+
+def status_message_key(req: StatusNotificationRequest, at: datetime) -> str:
+    """A stable id of a StatusNotification's content and time (:func:`status_time`): a
+    redelivery has the same; two notifications of the same status at other times do not."""
+    raw = orjson.dumps(
+        {"at": meters.utc(at).isoformat(), "payload": _dump(req)}, option=orjson.OPT_SORT_KEYS
+    )
+    return STATUS_KEY + hashlib.blake2b(raw, digest_size=15).hexdigest()
 
 
 def seq_base(origin: datetime | None, at: datetime) -> int:

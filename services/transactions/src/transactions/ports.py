@@ -5,7 +5,8 @@ the ``transactions.transactions`` columns), their events and meter values; ``Met
 sampled values outside transactions; ``Statuses`` the connector statuses;
 ``CostUpdateRefusals`` the stations that answered CostUpdated NotSupported or NotImplemented;
 ``Sessions16`` the numbers OCPP 1.6 sessions need (the CSMS-assigned transactionIds, the
-seqNos of 1.6 MeterValues; see ``transactions.ocpp16``).
+seqNos of 1.6 MeterValues and StatusNotifications, the 1.6 transactions of a connector; see
+``transactions.ocpp16``).
 The PostgreSQL implementations (``store.PgTransactions`` etc.) are batch-shaped: they lock
 and read all of a consumed batch's transactions, known events and tariffs in a few
 statements at preload, and write everything in bulk at flush. The in-memory ones here keep the same contract over
@@ -21,7 +22,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 from ocpp_schema.v16 import MeterValuesRequest as MeterValues16
-from ocpp_schema.v16 import StartTransactionRequest
+from ocpp_schema.v16 import StartTransactionRequest, StatusNotificationRequest
 
 from transactions import meters, ocpp16
 from transactions.state import EventFacts
@@ -95,6 +96,20 @@ class Sessions16(Protocol):
         """The seqNo of this MeterValues (it has a transactionId) in its transaction: the same
         for a redelivery; from the samples' time since the transaction's start
         (``ocpp16.seq_base``), the first free one (``ocpp16.pick_seq``)."""
+        ...
+
+    async def connector_transactions(self, station_id: str, connector_id: int) -> list[str]:
+        """The 1.6 transactions (``str(transactionId)``) that may be the active one of the
+        station's connector: the latest active one stored, and those this batch starts on it.
+        The caller reads their rows (``Transactions.get``) to pick the active one."""
+        ...
+
+    async def status_seq_no(
+        self, station_id: str, transaction_id: str, req: StatusNotificationRequest, at: datetime
+    ) -> int:
+        """The seqNo of this StatusNotification (happened at ``at``) in the transaction, as
+        for MeterValues (the same for a redelivery; from ``at`` since the transaction's
+        start, the first free one)."""
         ...
 
 
@@ -300,13 +315,29 @@ class InMemorySessions16:
 
     async def seq_no(self, station_id: str, req: MeterValues16) -> int:
         assert req.transaction_id is not None
-        tx = str(req.transaction_id)
-        key = (station_id, tx, ocpp16.message_key(req))
+        return self._number(
+            station_id, str(req.transaction_id), ocpp16.message_key(req), ocpp16.latest(req)
+        )
+
+    async def connector_transactions(self, station_id: str, connector_id: int) -> list[str]:
+        return [
+            str(tid)
+            for (sid, connector, *_), tid in self.starts.items()
+            if (sid, connector) == (station_id, connector_id)
+        ]
+
+    async def status_seq_no(
+        self, station_id: str, transaction_id: str, req: StatusNotificationRequest, at: datetime
+    ) -> int:
+        return self._number(station_id, transaction_id, ocpp16.status_message_key(req, at), at)
+
+    def _number(self, station_id: str, tx: str, message_key: str, at: datetime) -> int:
+        key = (station_id, tx, message_key)
         if key not in self.seqs:
-            origin = self.origins.get(req.transaction_id)
+            origin = self.origins.get(int(tx)) if tx.isdigit() else None
             start = origin[1] if origin is not None and origin[0] == station_id else None
             taken = [q for (s, t, _), q in self.seqs.items() if (s, t) == (station_id, tx)]
-            self.seqs[key] = ocpp16.pick_seq(ocpp16.seq_base(start, ocpp16.latest(req)), taken)
+            self.seqs[key] = ocpp16.pick_seq(ocpp16.seq_base(start, at), taken)
         return self.seqs[key]
 
 

@@ -452,6 +452,11 @@ class PgTransactions:
         self._tariffs_of.update(wanted)
         self._tariffs_of.add(None)
 
+    def assume_new(self, station_id: str, transaction_id: str, seq_no: int) -> None:
+        """The caller knows no event of this (locked) transaction has this seqNo stored: a
+        1.6 seqNo it picked as free (``PgSessions16.status_seq_no``)."""
+        self._checked.add((station_id, transaction_id, seq_no))
+
     async def get(self, station_id: str, transaction_id: str) -> Row | None:
         key = (station_id, transaction_id)
         if key not in self._rows and key not in self._absent and key not in self._new:
@@ -618,6 +623,33 @@ _KNOWN_SEQS = sa.text(
     f" left join {SCHEMA}.seq_nos_16 m on m.station_id = x.s and m.transaction_id = x.t"
     " and m.message_key = x.k"
 )
+# The latest active 1.6 transaction of each (station, connector): one probe of
+# ix_transactions_active_evse (migration 0006) and one of transaction_ids_16's primary key (a
+# transaction the CSMS numbered on this station is a 1.6 one), whatever the tables' sizes.
+_ACTIVE_16 = sa.text(
+    "select x.s, x.c, t.transaction_id, o.started_at as origin"
+    " from jsonb_to_recordset(cast(:rows as jsonb)) as x(s varchar, c int)"
+    " join lateral (select t.transaction_id from"
+    f" {SCHEMA}.transactions t where t.station_id = x.s and t.evse_id = x.c and t.active"
+    " order by t.started_at desc nulls last limit 1) t on true"
+    f" join {SCHEMA}.transaction_ids_16 o on o.station_id = x.s and o.id = (case when"
+    " t.transaction_id ~ '^[0-9]{1,10}$' then cast(t.transaction_id as bigint) end)"
+)
+# Per (StatusNotification, candidate transaction): the seqNos taken in [lo, hi), and the
+# "key seqNo" of the notification (key k) stored already; a notification without timestamp
+# (k null: its key needs the receive time, which preload does not know) gets every seqNo and
+# every StatusNotification key of the transaction (a range of the transaction's own rows).
+_STATUS_SEQS = sa.text(
+    "select x.i, array(select u.seq_no from"
+    f" {SCHEMA}.seq_nos_16 u where u.station_id = x.s and u.transaction_id = x.t"
+    " and u.seq_no >= x.lo and u.seq_no < x.hi) as taken,"
+    " array(select u.message_key || ' ' || u.seq_no from"
+    f" {SCHEMA}.seq_nos_16 u where u.station_id = x.s and u.transaction_id = x.t"
+    " and (u.message_key = x.k or (x.k is null and u.message_key like"
+    f" '{ocpp16.STATUS_KEY}%'))) as known"
+    " from jsonb_to_recordset(cast(:rows as jsonb)) as x(i int, s varchar, t varchar,"
+    " k varchar, lo int, hi int)"
+)
 _INSERT_SEQS = sa.text(
     f"with ins as (insert into {SCHEMA}.seq_nos_16 (station_id, transaction_id, message_key,"
     " seq_no) select * from jsonb_to_recordset(cast(:rows as jsonb)) as x(station_id varchar,"
@@ -637,8 +669,12 @@ def _start_key(station_id: str, req: Any) -> StartKey:
 class PgSessions16:
     """``ports.Sessions16`` over a unit of work. ``preload`` numbers every OCPP 1.6
     StartTransaction of the batch (one statement), every MeterValues with a transactionId
-    (three: starts, known seqNos, new ones), then has ``transactions`` lock the batch's 1.6
-    transactions like 2.0.1 ones: a bounded number of round trips per batch."""
+    (three: starts, known seqNos, new ones), finds the active 1.6 transaction of each connector
+    with a StatusNotification that may be a charging-state change and reads the seqNos those
+    notifications took or may take (two), then has ``transactions`` lock the batch's 1.6
+    transactions like 2.0.1 ones: a bounded number of round trips per batch. A
+    StatusNotification's seqNo is picked when its handler asks (only then is its transaction
+    known: the batch may start or stop it first) and stored by ``flush``."""
 
     conn: AsyncConnection
     transactions: PgTransactions
@@ -646,9 +682,13 @@ class PgSessions16:
     _origins: dict[int, tuple[str, datetime] | None] = field(default_factory=dict)
     _seqs: dict[SeqKey, int] = field(default_factory=dict)
     _taken: dict[Key, set[int]] = field(default_factory=dict)
+    _candidates: dict[tuple[str, int], list[str]] = field(default_factory=dict)
+    _read: set[tuple[str, str, str | None]] = field(default_factory=set)
+    """(station, transaction, status key or None: all of them) whose seqNos were read."""
+    _pending: list[dict[str, Any]] = field(default_factory=list)
 
     async def preload(self, work: Sequence[Any]) -> None:
-        starts, metered, stops = [], [], []
+        starts, metered, stops, notified = [], [], [], []
         for w in work:
             if w.kind != "call":
                 continue
@@ -659,11 +699,27 @@ class PgSessions16:
                 metered.append((w.station.id, r))
             elif isinstance(r, v16.StopTransactionRequest):
                 stops.append((w.station.id, r))
-        if not (starts or metered or stops):
+            elif (
+                isinstance(r, v16.StatusNotificationRequest)
+                and r.connector_id > 0
+                and str(r.status) in ocpp16.CHARGING_STATE
+            ):
+                notified.append((w.station.id, r))
+        if not (starts or metered or stops or notified):
             return
         await self._assign_ids(starts)
         await self._assign_seqs(metered)
         seqs: dict[Key, set[int]] = {}
+        if notified:
+            await self._find_active({(sid, r.connector_id) for sid, r in notified}, starts)
+            await self._read_status_seqs(
+                [
+                    (sid, tid, r, meters.utc(r.timestamp) if r.timestamp else None)
+                    for sid, r in notified
+                    for tid in self._candidates[(sid, r.connector_id)]
+                ],
+                seqs,
+            )
         for sid, r in starts:
             seqs.setdefault((sid, str(self._ids[_start_key(sid, r)])), set()).add(ocpp16.START_SEQ)
         for sid, r in metered:
@@ -749,6 +805,108 @@ class PgSessions16:
             inserted = await self.conn.scalar(_INSERT_SEQS, {"rows": orjson.dumps(new).decode()})
             if inserted < len(new):
                 raise Contended("a 1.6 MeterValues was numbered concurrently")
+
+    async def _find_active(
+        self, connectors: set[tuple[str, int]], starts: Sequence[tuple[str, Any]]
+    ) -> None:
+        """The candidate transactions of each (station, connector): its latest active stored
+        1.6 transaction, and the ones this batch starts on it."""
+        wanted = sorted(connectors - set(self._candidates))
+        if not wanted:
+            return
+        rows = [{"s": s, "c": c} for s, c in wanted]
+        for k in wanted:
+            self._candidates[k] = []
+        for r in await self.conn.execute(_ACTIVE_16, {"rows": orjson.dumps(rows).decode()}):
+            self._candidates[(r.s, r.c)].append(r.transaction_id)
+            self._origins[int(r.transaction_id)] = (r.s, r.origin)
+        for sid, r in starts:
+            tid = str(self._ids[_start_key(sid, r)])
+            found = self._candidates.get((sid, r.connector_id))
+            if found is not None and tid not in found:
+                found.append(tid)
+
+    async def _read_status_seqs(
+        self,
+        items: Sequence[tuple[str, str, Any, datetime | None]],
+        seqs: dict[Key, set[int]],
+    ) -> None:
+        """Read, for each (station, transaction, StatusNotification, its time or None when it
+        has no timestamp), the seqNos it may take and the one it took, if any; add the
+        transactions and their known seqNos to ``seqs`` (what ``transactions`` locks)."""
+        rows, seen = [], set()
+        for sid, tid, r, at in items:
+            seqs.setdefault((sid, tid), set())
+            k = None if at is None else ocpp16.status_message_key(r, at)
+            if (sid, tid, k) in self._read or (sid, tid, k) in seen:
+                continue
+            seen.add((sid, tid, k))
+            lo, hi = 0, ocpp16.STOP_SEQ
+            if at is not None:
+                lo = ocpp16.seq_base(self._origin(sid, tid), at)
+                hi = lo + ocpp16.WINDOW
+            rows.append({"i": len(rows), "s": sid, "t": tid, "k": k, "lo": lo, "hi": hi})
+        if not rows:
+            return
+        result = await self.conn.execute(_STATUS_SEQS, {"rows": orjson.dumps(rows).decode()})
+        for r in result:
+            x = rows[r.i]
+            key = (x["s"], x["t"])
+            self._taken.setdefault(key, set()).update(r.taken)
+            for known in r.known:
+                message_key, seq = known.rsplit(" ", 1)
+                self._seqs[(*key, message_key)] = int(seq)
+                seqs[key].add(int(seq))
+            self._read.add((x["s"], x["t"], x["k"]))
+
+    def _origin(self, station_id: str, transaction_id: str) -> datetime | None:
+        origin = self._origins.get(int(transaction_id)) if transaction_id.isdigit() else None
+        return origin[1] if origin is not None and origin[0] == station_id else None
+
+    async def connector_transactions(self, station_id: str, connector_id: int) -> list[str]:
+        if (station_id, connector_id) not in self._candidates:  # not preloaded
+            await self._find_active({(station_id, connector_id)}, [])
+        return list(self._candidates[(station_id, connector_id)])
+
+    async def status_seq_no(
+        self, station_id: str, transaction_id: str, req: Any, at: datetime
+    ) -> int:
+        message_key = ocpp16.status_message_key(req, at)
+        key = (station_id, transaction_id, message_key)
+        if key in self._seqs:
+            return self._seqs[key]
+        read = self._read
+        if (station_id, transaction_id, message_key) not in read and (
+            (station_id, transaction_id, None) not in read
+        ):  # not preloaded (a caller outside the runtime)
+            seqs: dict[Key, set[int]] = {}
+            await self._read_status_seqs([(station_id, transaction_id, req, at)], seqs)
+            await self.transactions.prepare(seqs)
+            if key in self._seqs:
+                return self._seqs[key]
+        taken = self._taken.setdefault((station_id, transaction_id), set())
+        seq = ocpp16.pick_seq(ocpp16.seq_base(self._origin(station_id, transaction_id), at), taken)
+        taken.add(seq)
+        self._seqs[key] = seq
+        self._pending.append(
+            {
+                "station_id": station_id,
+                "transaction_id": transaction_id,
+                "message_key": message_key,
+                "seq_no": seq,
+            }
+        )
+        self.transactions.assume_new(station_id, transaction_id, seq)
+        return seq
+
+    async def flush(self) -> None:
+        """The seqNos StatusNotifications took in this batch, in one insert."""
+        if not self._pending:
+            return
+        pending, self._pending = self._pending, []
+        inserted = await self.conn.scalar(_INSERT_SEQS, {"rows": orjson.dumps(pending).decode()})
+        if inserted < len(pending):
+            raise Contended("a 1.6 StatusNotification was numbered concurrently")
 
     async def transaction_id(self, station_id: str, req: Any) -> int:
         key = _start_key(station_id, req)

@@ -62,7 +62,9 @@ async def dispatch(
     if isinstance(req, v16.StopTransactionRequest):
         return await stop_transaction(req, **common, **tx, id_tokens=id_tokens)
     if isinstance(req, v16.StatusNotificationRequest):
-        return await status_notification(req, **common, statuses=statuses, received_at=received_at)
+        return await status_notification(
+            req, **common, **tx, statuses=statuses, sessions16=sessions16, received_at=received_at
+        )
     return await transaction_event(req, **common, **tx, id_tokens=id_tokens, settings=settings)
 
 

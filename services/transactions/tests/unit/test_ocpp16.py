@@ -357,7 +357,14 @@ async def test_status_notification_keeps_the_1_6_detail():
         }
     )
     await status_notification(
-        req, station=CS, statuses=statuses, clock=FixedClock(T0), received_at=T0
+        req,
+        station=CS,
+        payload=None,
+        statuses=statuses,
+        sessions16=InMemorySessions16(),
+        transactions=InMemoryTransactions(),
+        clock=FixedClock(T0),
+        received_at=T0,
     )
     assert statuses.latest[("CS-16", 0, 0)] == ("Faulted", T0)
     detail = statuses.details[("CS-16", 0, 0)]

@@ -178,18 +178,27 @@ def test_seq_nos_follow_time_and_fit_int32():
 
 
 class Ports:
-    def __init__(self) -> None:
-        self.transactions = InMemoryTransactions(
-            tariffs={"": TariffSnapshot("std", "EUR", Decimal("0.30"), Decimal(0), Decimal(1))}
-        )
+    def __init__(self, per_minute: str = "0") -> None:
+        tariff = TariffSnapshot("std", "EUR", Decimal("0.30"), Decimal(per_minute), Decimal(1))
+        self.transactions = InMemoryTransactions(tariffs={"": tariff})
         self.sessions16 = InMemorySessions16()
         self.samples = InMemoryMeters()
         self.statuses = InMemoryStatuses()
         self.id_tokens = InMemoryIdTokens(rows={("TAG-1", "ISO14443"): TokenRow("Accepted")})
         self.clock = FixedClock(T0 + timedelta(hours=1))
 
-    async def send(self, req: Any, station: StationRef = CS) -> Any:
+    async def send(self, req: Any, station: StationRef = CS, received_at: datetime = T0) -> Any:
         common = {"station": station, "clock": self.clock}
+        if isinstance(req, v16.StatusNotificationRequest):
+            return await status_notification(
+                req,
+                **common,
+                payload=None,
+                statuses=self.statuses,
+                sessions16=self.sessions16,
+                transactions=self.transactions,
+                received_at=received_at,
+            )
         if isinstance(req, v16.StartTransactionRequest):
             return await start_transaction(
                 req,
@@ -369,3 +378,163 @@ async def test_status_notification_keeps_the_1_6_detail():
     assert statuses.latest[("CS-16", 0, 0)] == ("Faulted", T0)
     detail = statuses.details[("CS-16", 0, 0)]
     assert detail["error_code"] == "GroundFailure" and detail["vendor_error_code"] == "E42"
+
+
+# --- charging state from StatusNotification --------------------------------------------------
+
+
+def status(connector: int, state: str, at: datetime | None, **kw: Any):
+    body: dict[str, Any] = {"connectorId": connector, "status": state, "errorCode": "NoError"}
+    if at is not None:
+        body["timestamp"] = at.isoformat()
+    return v16.StatusNotificationRequest.model_validate({**body, **kw})
+
+
+def test_every_1_6_status_but_reserved_is_a_2_0_1_charging_state():
+    states = {"Charging", "EVConnected", "SuspendedEV", "SuspendedEVSE", "Idle"}
+    every = {str(s) for s in v16.models.status_notification.StatusEnum}
+    assert set(ocpp16.CHARGING_STATE) == every - {"Reserved"}
+    assert set(ocpp16.CHARGING_STATE.values()) == states
+    assert ocpp16.CHARGING_STATE["Finishing"] == "EVConnected"
+    assert ocpp16.CHARGING_STATE["Available"] == "Idle"
+
+
+def test_a_status_is_a_charging_state_changed_event():
+    req = status(2, "SuspendedEV", T0 + M, info="EV full")
+    ev = ocpp16.charging_state_changed(req, "42", 245, T0 + M)
+    body = ev.model_dump(by_alias=True, exclude_none=True, mode="json")
+    assert body["eventType"] == "Updated" and body["triggerReason"] == "ChargingStateChanged"
+    assert body["seqNo"] == 245 and body["evse"] == {"id": 2, "connectorId": 1}
+    assert body["transactionInfo"] == {"transactionId": "42", "chargingState": "SuspendedEV"}
+    assert body["customData"]["action"] == "StatusNotification"
+    assert body["customData"]["payload"]["info"] == "EV full"
+    assert ocpp16.status_time(status(1, "Charging", None), T0) == T0
+
+
+def test_a_status_key_is_its_content_and_time():
+    a, b = status(1, "Charging", T0 + M), status(1, "Charging", T0 + 2 * M)
+    key = ocpp16.status_message_key(a, T0 + M)
+    assert key == ocpp16.status_message_key(status(1, "Charging", T0 + M), T0 + M)
+    assert key != ocpp16.status_message_key(b, T0 + 2 * M)
+    assert key.startswith(ocpp16.STATUS_KEY) and len(key) == 32
+    # Without a timestamp, the receive time tells two notifications apart.
+    bare = status(1, "Charging", None)
+    assert ocpp16.status_message_key(bare, T0) != ocpp16.status_message_key(bare, T0 + M)
+
+
+SUSPENDED = [
+    status(1, "Charging", T0 + M),
+    status(1, "SuspendedEV", T0 + 20 * M),
+    status(1, "Charging", T0 + 30 * M),
+]
+"""Charging from +1 to +20 min, suspended 10 min, charging from +30 min to the stop at +60."""
+CHARGED = (19 + 30) * 60
+
+
+async def suspended_16(ports: Ports, statuses: list[Any] = SUSPENDED) -> dict[str, Any]:
+    await ports.send(status(1, "Preparing", T0 - M))  # before the session: only a status
+    tx = (await ports.send(start())).response.transaction_id
+    await ports.send(meter(tx, T0 + 10 * M, energy("2000")))
+    for st in statuses:
+        await ports.send(st)
+    await ports.send(stop(tx, at=T0 + 60 * M, wh=4000))
+    row = await ports.transactions.get("CS-16", str(tx))
+    assert row is not None
+    return row
+
+
+async def test_a_suspended_1_6_session_costs_what_the_2_0_1_one_does():
+    p16, p201 = Ports(per_minute="0.10"), Ports(per_minute="0.10")
+    a = await suspended_16(p16)
+    assert a["charging_seconds"] == CHARGED and a["charging_state"] == "Charging"
+    assert a["total_cost"] == Decimal(1) + Decimal("0.90") + Decimal("4.90")
+    updated = [e for e in p16.transactions.stored_events.values() if e["event_type"] == "Updated"]
+    assert sorted(e["charging_state"] or "" for e in updated) == [
+        "",  # the MeterValues
+        "Charging",
+        "Charging",
+        "SuspendedEV",
+    ]
+    assert {e["trigger_reason"] for e in updated if e["charging_state"]} == {"ChargingStateChanged"}
+    assert p16.statuses.latest[("CS-16", 1, 1)][0] == "Occupied"  # stored as before
+
+    t = a["transaction_id"]
+    evse, token = {"id": 1, "connectorId": 1}, {"idToken": "TAG-1", "type": "ISO14443"}
+    steps: list[tuple[str, datetime, dict[str, Any]]] = [
+        ("Started", T0, {"evse": evse, "idToken": token}),
+        ("Updated", T0 + M, {"chargingState": "Charging"}),
+        ("Updated", T0 + 10 * M, {}),
+        ("Updated", T0 + 20 * M, {"chargingState": "SuspendedEV"}),
+        ("Updated", T0 + 30 * M, {"chargingState": "Charging"}),
+        ("Ended", T0 + 60 * M, {}),
+    ]
+    wh = {T0: 1000, T0 + 10 * M: 2000, T0 + 60 * M: 4000}
+    for i, (kind, at, extra) in enumerate(steps):
+        info = {"transactionId": t}
+        if "chargingState" in extra:
+            info["chargingState"] = extra.pop("chargingState")
+        body: dict[str, Any] = {
+            "eventType": kind,
+            "timestamp": at.isoformat(),
+            "triggerReason": "ChargingStateChanged",
+            "seqNo": i,
+            "transactionInfo": info,
+            **extra,
+        }
+        if at in wh:
+            body["meterValue"] = [
+                {"timestamp": at.isoformat(), "sampledValue": [{"value": wh[at]}]}
+            ]
+        await p201.send(TransactionEventRequest.model_validate(body))
+    b = await p201.transactions.get("CS-16", t)
+    for col in (*COMPARED, "charging_state"):
+        assert a[col] == b[col], col
+
+
+async def test_redelivered_and_reordered_statuses_change_nothing():
+    in_order = await suspended_16(Ports(per_minute="0.10"))
+    mixed = [*SUSPENDED, *SUSPENDED[:2]]
+    random.Random(3).shuffle(mixed)
+    ports = Ports(per_minute="0.10")
+    shuffled = await suspended_16(ports, mixed)
+    for col in (*COMPARED, "charging_state", "last_seq_no"):
+        assert in_order[col] == shuffled[col], col
+    assert len(ports.transactions.stored_events) == 6  # start, meter, 3 statuses, stop
+    # Redelivered after the stop: the transaction is no longer active; nothing changes.
+    for st in SUSPENDED:
+        assert (await ports.send(st)).events == []
+    assert await ports.transactions.get("CS-16", shuffled["transaction_id"]) == shuffled
+
+
+async def test_a_status_without_a_timestamp_is_at_its_receive_time():
+    ports = Ports(per_minute="0.10")
+    tx = (await ports.send(start())).response.transaction_id
+    bare = status(1, "SuspendedEVSE", None)
+    await ports.send(status(1, "Charging", T0))
+    for _ in range(2):  # a redelivery keeps the router's receive time
+        done = await ports.send(bare, received_at=T0 + 5 * M)
+        assert orjson.loads(done.events[0].value)["chargingState"] == "SuspendedEVSE"
+    await ports.send(bare, received_at=T0 + 9 * M)  # the same status again, later: no change
+    await ports.send(stop(tx, at=T0 + 10 * M, wh=1000))
+    row = await ports.transactions.get("CS-16", str(tx))
+    assert row["charging_seconds"] == 5 * 60 and row["event_count"] == 5
+
+
+async def test_a_status_without_an_active_transaction_touches_none():
+    ports = Ports(per_minute="0.10")
+    for req in (status(1, "Charging", T0), status(0, "Available", T0)):
+        assert (await ports.send(req)).events == []
+    tx = (await ports.send(start(2))).response.transaction_id
+    # Another connector, connector 0, Reserved, a time before the start: only the status.
+    for req in (
+        status(1, "SuspendedEV", T0 + M),
+        status(0, "Faulted", T0 + M),
+        status(2, "Reserved", T0 + M),
+        status(2, "Charging", T0 - M),
+    ):
+        assert (await ports.send(req)).events == []
+    assert len(ports.transactions.rows) == 1 and len(ports.transactions.stored_events) == 1
+    assert ports.sessions16.seqs == {}
+    row = await ports.transactions.get("CS-16", str(tx))
+    assert row["charging_state"] is None and not row["seen_charging_state"]
+    assert ports.statuses.latest[("CS-16", 1, 1)] == ("Occupied", T0 + M)

@@ -11,9 +11,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 import sqlalchemy as sa
-from csms_devstack.testing import migrated_database
+from csms_devstack.testing import data_api_client, migrated_database
 from csms_runtime import db
 from csms_runtime.calllog import CallStatus
 from csms_runtime.calls import CallOutcome
@@ -28,7 +29,14 @@ from prometheus_client import REGISTRY
 from smartcharging import profiles16
 from smartcharging.handlers.notify_ev_charging_needs import notify_ev_charging_needs
 from smartcharging.sites import store
-from smartcharging.sites.events import SessionMessage, on_connection, on_transaction
+from smartcharging.sites.api import router as sites_router
+from smartcharging.sites.events import (
+    SessionMessage,
+    decode_connection,
+    decode_transaction,
+    on_connection,
+    on_transaction,
+)
 from smartcharging.sites.settings import SiteSettings
 from smartcharging.sites.tasks import _guarded, claim_and_run, sweep_once
 
@@ -678,3 +686,127 @@ async def test_a_16_station_answering_not_supported_gets_tx_default_profiles(eng
             {"s": a16},
         )
     assert refused
+
+
+# --- a station that disconnects mid-session (ADR 0012: counted at what it holds until its
+# transaction ends) ---------------------------------------------------------------------------
+
+
+def tx_event(station: str, tx: str, kind: str, at: datetime, *, active: bool) -> bytes:
+    """A csms.events.transactions record as the transactions service publishes it."""
+    return orjson.dumps(
+        {
+            "type": f"Transaction{kind}", "stationId": station, "transactionId": tx,
+            "seqNo": 0, "eventType": kind, "triggerReason": "Authorized",
+            "timestamp": at.isoformat(), "evseId": 1, "connectorId": 1, "idToken": None,
+            "active": active, "chargingState": "Charging" if active else None,
+            "stoppedReason": None if active else "Local", "energyWh": 0, "powerW": None,
+            "startedAt": at.isoformat(), "endedAt": None if active else at.isoformat(),
+        }
+    )  # fmt: skip
+
+
+async def from_kafka(engine, topic: str, raw: bytes) -> None:
+    """A record of a side topic as the runtime hands it over: decoded, then handled in a
+    unit of work of its own."""
+    message = (decode_transaction if topic == TOPIC_TRANSACTION_EVENTS else decode_connection)(raw)
+    handler = on_transaction if topic == TOPIC_TRANSACTION_EVENTS else on_connection
+    await handle(engine, handler, message, message.station_id, topic)
+
+
+async def link(engine, station: str, event: str, conn_id: str, protocol="ocpp2.0.1") -> None:
+    raw = ConnectionEvent(station, event, "gw", conn_id, protocol=protocol).to_bytes()
+    await from_kafka(engine, TOPIC_CONNECTIONS, raw)
+
+
+async def allocation(engine, site: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    async with data_api_client(sites_router, db.make_sessionmaker(engine)) as client:
+        r = await client.get(f"/data/smartcharging/sites/{site}/allocation")
+    assert r.status_code == 200, r.text
+    return {e["stationId"]: e for e in r.json()["evses"]}, r.json()["nodes"][0]
+
+
+async def test_disconnected_stations_keep_their_sessions_counted_until_they_end(engine):
+    a, b, c, site = uid("CS-A"), uid("CS-B"), uid("CS-C"), uid("site")
+    fake = Stations()
+    await put_site(engine, site, limit_amps=48, evses=evses([a, b, c]))
+    tx = {s: uid("TX") for s in (a, b, c)}
+    for i, s in enumerate((a, b)):
+        await link(engine, s, "connected", f"{s}-1")
+        fake.sessions[(s, 1)] = tx[s]
+        at = T0 + timedelta(seconds=i)
+        await from_kafka(engine, TOPIC_TRANSACTION_EVENTS, tx_event(s, tx[s], "Started", at, active=True))  # fmt: skip
+    await run(engine, fake)
+    assert (fake.limit((a, 1)), fake.limit((b, 1))) == (24.0, 24.0)
+
+    # both stations go offline: their sessions stay active and counted at what they hold
+    for s in (a, b):
+        await link(engine, s, "disconnected", f"{s}-1")
+    fake.log.clear()
+    await run(engine, fake)
+    assert fake.log == []
+    got, node = await allocation(engine, site)
+    for s in (a, b):
+        assert (got[s]["active"], got[s]["transactionId"], got[s]["fixed"]) == (True, tx[s], True)
+        assert got[s]["acceptedAmps"] == got[s]["countedAmps"] == 24.0
+    assert (node["countedAmps"], node["sessions"]) == (48.0, 2)
+
+    # a new session gets only what the offline ones leave: nothing (paused)
+    await link(engine, c, "connected", f"{c}-1")
+    fake.sessions[(c, 1)] = tx[c]
+    await from_kafka(engine, TOPIC_TRANSACTION_EVENTS, tx_event(c, tx[c], "Started", T0 + timedelta(seconds=5), active=True))  # fmt: skip
+    await run(engine, fake)
+    assert {e["station"] for e in fake.log} == {c}
+    assert fake.limit((c, 1)) == 0.0
+    assert max(fake.totals) <= 48.0
+
+    # B is back: it is sent what it missed (lowered), and C gets the room B made
+    await link(engine, b, "connected", f"{b}-2")
+    fake.log.clear()
+    await run(engine, fake)
+    assert [(e["station"], e["limit"]) for e in fake.log] == [(b, 12.0), (c, 12.0)]
+    got, node = await allocation(engine, site)
+    assert got[a]["fixed"] and got[a]["acceptedAmps"] == 24.0 and not got[b]["fixed"]
+    assert node["countedAmps"] == 48.0
+
+    # A's transaction ends while A is offline: it no longer counts, the others share all
+    fake.sessions.pop((a, 1))
+    await from_kafka(engine, TOPIC_TRANSACTION_EVENTS, tx_event(a, tx[a], "Ended", T0 + timedelta(seconds=9), active=False))  # fmt: skip
+    fake.log.clear()
+    await run(engine, fake)
+    assert a not in {e["station"] for e in fake.log}
+    assert (fake.limit((b, 1)), fake.limit((c, 1))) == (24.0, 24.0)
+    got, node = await allocation(engine, site)
+    assert got[a]["active"] is False and got[a]["countedAmps"] == 0.0
+    assert (node["countedAmps"], node["sessions"]) == (48.0, 2)
+    assert max(fake.totals) <= 48.0
+
+
+async def test_a_limit_whose_answer_is_lost_with_the_connection_counts_at_the_maximum(engine):
+    """acceptedAmps null on an active session means no limit of it is known (its answer did
+    not come back), not that the session ended: it is counted at the EVSE's maximum and gets
+    its first limit again once its station is back."""
+    a, b, site = uid("CS-A"), uid("CS-B"), uid("site")
+    fake = Stations()
+    await put_site(engine, site, limit_amps=32, evses=evses([a, b]))
+    for s in (a, b):
+        await link(engine, s, "connected", f"{s}-1")
+    await start(engine, fake, a)
+    await run(engine, fake)
+    tx_b = await start(engine, fake, b)
+    fake.mode[b] = "timeout"  # B's socket closes before it answers its first limit
+    await run(engine, fake)
+    await link(engine, b, "disconnected", f"{b}-1")
+    got, node = await allocation(engine, site)
+    assert (got[b]["active"], got[b]["transactionId"], got[b]["fixed"]) == (True, tx_b, True)
+    assert got[b]["acceptedAmps"] is None and got[b]["pendingAmps"] == 16.0
+    assert got[b]["countedAmps"] == 32.0 and got[a]["acceptedAmps"] == 16.0
+    assert node["sessions"] == 2
+
+    fake.mode[b] = "accept"
+    await link(engine, b, "connected", f"{b}-2")
+    fake.log.clear()
+    await run(engine, fake)
+    assert [(e["station"], e["limit"]) for e in fake.log] == [(b, 16.0)]
+    got, _ = await allocation(engine, site)
+    assert got[b]["acceptedAmps"] == got[b]["countedAmps"] == 16.0

@@ -118,7 +118,10 @@ class EvseAllocation(ApiModel):
     target_amps: float | None
     accepted_amps: float | None = Field(
         description="The limit the station holds for this session (its TxProfile, else the "
-        "EVSE's TxDefaultProfile)"
+        "EVSE's TxDefaultProfile); null when none is known yet (e.g. its first limit is "
+        "unanswered: the session is then counted at the EVSE's maximum). Whether there is a "
+        "session is `active`: an offline station's session stays active, fixed at what it "
+        "holds, until its transaction ends"
     )
     default_amps: float | None = Field(description="The EVSE's TxDefaultProfile, if any")
     pending_amps: float | None

@@ -78,6 +78,15 @@ ITEM_KEYS = {"type", "$ref", "maxLength"}
 # transaction's data. Keep in step with ocpp_schema.validation.OPEN_ENUMS (a test checks).
 OPEN_ENUMS = {"MeasurandEnumType"}
 
+# OCPP 1.6 declares its enums inline, so they are opened by field: (the property holding the
+# object, the field) -> the maxLength an unknown string gets (None: unbounded). A 1.6 sampled
+# value's measurand and unit (MeterValues.req, StopTransaction.req): the field is typed
+# ``XEnum | str``. Keep in step with ocpp_schema.validation.OPEN_FIELDS_16 (a test checks).
+OPEN_FIELDS_16: dict[tuple[str, str], int | None] = {
+    ("sampledValue", "measurand"): None,
+    ("sampledValue", "unit"): 20,
+}
+
 # OCPP 2.0.1 Part 2 defines ``integer`` as 32-bit signed; the schemas leave most unbounded.
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -175,9 +184,14 @@ class ModuleWriter:
     """Renders one action module from its Request and Response schemas."""
 
     def __init__(
-        self, action: str, schemas: list[tuple[str, str, dict[str, Any]]], label: str = "2.0.1"
+        self,
+        action: str,
+        schemas: list[tuple[str, str, dict[str, Any]]],
+        label: str = "2.0.1",
+        open_fields: dict[tuple[str, str], int | None] | None = None,
     ) -> None:
         self.action = action
+        self.open_fields = open_fields or {}  # (class name, field) -> maxLength of a str
         self.label = label
         self.schemas = schemas  # [(class name, file name, schema)]
         self.imports: set[str] = set()
@@ -272,14 +286,26 @@ class ModuleWriter:
             return f"Annotated[int, Field(ge={INT32_MIN}, le={INT32_MAX})]"
         return base
 
-    def field_type(self, prop: dict[str, Any], where: str) -> tuple[str, list[str]]:
-        """Annotation (without ``| None``) and Field() constraint arguments."""
+    def field_type(
+        self, prop: dict[str, Any], where: str, open_field: tuple[int | None] | None = None
+    ) -> tuple[str, list[str]]:
+        """Annotation (without ``| None``) and Field() constraint arguments. ``open_field``
+        (``(maxLength,)``) opens the field's enum: any string is accepted too."""
         check_keys(prop, PROP_KEYS, where)
         constraints: list[str] = []
         if "$ref" in prop:
             if set(prop) - {"$ref", "description"}:
                 raise SchemaError(f"{where}: $ref with siblings is not supported")
             name = ref_name(prop["$ref"])
+            if open_field is not None:
+                if "enum" not in self.defs.get(name, {}):
+                    raise SchemaError(f"{where}: an open field must be an enum")
+                (max_length,) = open_field
+                text = "str"
+                if max_length is not None:
+                    self.imports.add("Annotated")
+                    text = f"Annotated[str, Field(max_length={max_length})]"
+                return f"{name} | {text}", ['union_mode="left_to_right"']
             if name in OPEN_ENUMS:  # a known value still becomes the enum member
                 return f"{name} | str", ['union_mode="left_to_right"']
             return name, constraints
@@ -355,7 +381,12 @@ class ModuleWriter:
             if attr in used:
                 raise SchemaError(f"{where}.{json_name}: field name {attr} is used twice")
             used.add(attr)
-            annotation, constraints = self.field_type(prop, f"{where}.{json_name}")
+            open_field = (
+                (self.open_fields[(name, json_name)],)
+                if (name, json_name) in self.open_fields
+                else None
+            )
+            annotation, constraints = self.field_type(prop, f"{where}.{json_name}", open_field)
             args: list[str] = []
             if json_name not in required:
                 if annotation != "Any":
@@ -479,9 +510,13 @@ def _is_inline_enum(node: dict[str, Any]) -> bool:
     return "enum" in node and "$ref" not in node
 
 
-def hoist_inline_types(schemas: list[tuple[str, str, dict[str, Any]]]) -> None:
+def hoist_inline_types(
+    schemas: list[tuple[str, str, dict[str, Any]]],
+) -> dict[tuple[str, str], int | None]:
     """Move the inline objects and enums of an action's schemas into ``definitions``
-    (in place), so that every nested type gets a class name (OCPP 1.6 declares them inline)."""
+    (in place), so that every nested type gets a class name (OCPP 1.6 declares them inline).
+    Returns the OPEN_FIELDS_16 fields found, as (class name, field) -> maxLength."""
+    opened: dict[tuple[str, str], int | None] = {}
     taken: dict[str, Any] = {}
     for _, _, schema in schemas:
         for name, definition in schema.get("definitions", {}).items():
@@ -503,13 +538,17 @@ def hoist_inline_types(schemas: list[tuple[str, str, dict[str, Any]]]) -> None:
                 return candidate
         raise SchemaError(f"cannot name the inline type at {parent}.{name}")
 
-    def as_ref(schema: dict[str, Any], prop_name: str, parent: str, node: dict[str, Any]):
+    def as_ref(
+        schema: dict[str, Any], prop_name: str, parent: str, node: dict[str, Any], holder: str
+    ):
         """``node`` unchanged, or a $ref to the definition it was hoisted into."""
         if _is_inline_object(node):
             definition = {k: v for k, v in node.items() if k != "description"}
             name = register(schema, _pascal(prop_name), parent, definition)
-            visit_object(schema, name, definition)
+            visit_object(schema, name, definition, prop_name)
         elif _is_inline_enum(node):
+            if (holder, prop_name) in OPEN_FIELDS_16:
+                opened[(parent, prop_name)] = OPEN_FIELDS_16[(holder, prop_name)]
             definition = {k: v for k, v in node.items() if k in ("type", "enum", "default")}
             name = register(schema, _pascal(prop_name) + "Enum", parent, definition)
         else:
@@ -519,17 +558,21 @@ def hoist_inline_types(schemas: list[tuple[str, str, dict[str, Any]]]) -> None:
             ref["description"] = node["description"]
         return ref
 
-    def visit_object(schema: dict[str, Any], owner: str, node: dict[str, Any]) -> None:
+    def visit_object(
+        schema: dict[str, Any], owner: str, node: dict[str, Any], holder: str = ""
+    ) -> None:
+        """``holder``: the property whose value (or array items) ``node`` is."""
         for prop_name, prop in list(node.get("properties", {}).items()):
             if prop.get("type") == "array" and isinstance(prop.get("items"), dict):
-                prop["items"] = as_ref(schema, prop_name, owner, prop["items"])
+                prop["items"] = as_ref(schema, prop_name, owner, prop["items"], holder)
             else:
-                node["properties"][prop_name] = as_ref(schema, prop_name, owner, prop)
+                node["properties"][prop_name] = as_ref(schema, prop_name, owner, prop, holder)
 
     for class_name, _, schema in schemas:
         for name, definition in list(schema.get("definitions", {}).items()):
             visit_object(schema, name, definition)
         visit_object(schema, class_name, schema)
+    return opened
 
 
 def generate(schema_dir: Path = DEFAULT_SCHEMA_DIR, version: str = "v201") -> dict[str, str]:
@@ -551,9 +594,8 @@ def generate(schema_dir: Path = DEFAULT_SCHEMA_DIR, version: str = "v201") -> di
             )
             for kind in ("Request", "Response")
         ]
-        if version != "v201":
-            hoist_inline_types(schemas)
-        files[f"{module}.py"] = ModuleWriter(action, schemas, label).render()
+        open_fields = hoist_inline_types(schemas) if version != "v201" else {}
+        files[f"{module}.py"] = ModuleWriter(action, schemas, label, open_fields).render()
     files["__init__.py"] = render_init(actions, version, label)
     return files
 

@@ -97,6 +97,23 @@ def test_headers():
 
 
 def test_generator_and_validator_open_the_same_enums():
-    from ocpp_schema.validation import OPEN_ENUMS
+    from ocpp_schema.validation import OPEN_ENUMS, OPEN_FIELDS_16
 
-    assert load_generator().OPEN_ENUMS == set(OPEN_ENUMS)
+    generator = load_generator()
+    assert generator.OPEN_ENUMS == set(OPEN_ENUMS)
+    assert generator.OPEN_FIELDS_16 == OPEN_FIELDS_16
+
+
+def test_the_open_16_fields_are_typed_enum_or_str_where_the_schemas_have_them():
+    from typing import get_args, get_origin
+
+    from ocpp_schema.v16.models import meter_values, stop_transaction
+
+    for module in (meter_values, stop_transaction):
+        fields = module.SampledValue.model_fields
+        assert get_args(fields["measurand"].annotation) == (module.MeasurandEnum, str, type(None))
+        enum, text, none = get_args(fields["unit"].annotation)
+        assert (enum, none) == (module.UnitEnum, type(None))
+        assert get_args(text)[0] is str
+        assert get_args(fields["phase"].annotation) == (module.PhaseEnum, type(None))  # closed
+        assert get_origin(fields["phase"].annotation) is not None

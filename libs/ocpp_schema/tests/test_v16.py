@@ -189,8 +189,14 @@ def test_nested_inline_types_get_classes():
 
     sv = SampledValue.model_validate({"value": "1", "measurand": "Energy.Active.Import.Register"})
     assert sv.measurand is MeasurandEnum.Energy_Active_Import_Register
+    # measurand and unit are open (ADR 0007): a vendor value stays the string sent
+    vendor = SampledValue.model_validate({"value": "1", "measurand": "Nope", "unit": "KWh"})
+    assert (vendor.measurand, vendor.unit) == ("Nope", "KWh")
+    assert type(vendor.measurand) is str
     with pytest.raises(ValidationError):
-        SampledValue.model_validate({"value": "1", "measurand": "Nope"})
+        SampledValue.model_validate({"value": "1", "phase": "L9"})
+    with pytest.raises(ValidationError):  # at most 2.0.1's unitOfMeasure.unit length
+        SampledValue.model_validate({"value": "1", "unit": "U" * 21})
 
 
 # -- validation -------------------------------------------------------------------------
@@ -248,7 +254,7 @@ def test_valid_payloads(action, kind, payload):
 
 def _bad_meter_values():
     bad = {**METER_VALUES, "meterValue": [dict(METER_VALUES["meterValue"][0])]}
-    bad["meterValue"][0]["sampledValue"] = [{"value": "1", "measurand": "Energy.Nope"}]
+    bad["meterValue"][0]["sampledValue"] = [{"value": "1", "phase": "L9"}]
     return bad
 
 
@@ -283,7 +289,7 @@ INVALID = [
     (
         "MeterValues", "Request", _bad_meter_values(),
         PropertyConstraintViolationError, "PropertyConstraintViolation",
-        "meterValue[0].sampledValue[0].measurand",
+        "meterValue[0].sampledValue[0].phase",
     ),
     (
         "MeterValues", "Request", {"connectorId": 1, "meterValue": []},

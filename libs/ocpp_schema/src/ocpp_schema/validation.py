@@ -16,7 +16,9 @@ Every function takes ``protocol="2.0.1"``; ``"1.6"`` uses the 1.6 schemas (core 
 profiles plus the security whitepaper, ``schemas/v16``, draft-04/06) and raises the same
 exception classes with ``code`` set to the 1.6 spelling (``FormationViolation``,
 ``OccurenceConstraintViolation``: :data:`ocpp_schema.errors.CODES_16`). 1.6 integers get the
-same 32-bit range (OCPP-J 1.6 defines ``integer`` as 32-bit too); 1.6 opens no enum.
+same 32-bit range (OCPP-J 1.6 defines ``integer`` as 32-bit too). 1.6 declares its enums
+inline, so they are opened by field (:data:`OPEN_FIELDS_16`): a sampled value's ``measurand``
+and ``unit`` accept any string.
 """
 
 from __future__ import annotations
@@ -95,6 +97,16 @@ def schema_path(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> Path:
 OPEN_ENUMS = frozenset({"MeasurandEnumType"})
 """Enum definitions whose unknown values are accepted (the generator types them ``X | str``)."""
 
+OPEN_FIELDS_16: dict[tuple[str, str], int | None] = {
+    ("sampledValue", "measurand"): None,
+    ("sampledValue", "unit"): 20,
+}
+"""OCPP 1.6 enums whose unknown values are accepted, as (property holding the object, field):
+the sampled values of MeterValues.req and StopTransaction.req. The value is the maxLength an
+unknown string gets (``unit`` becomes 2.0.1's ``unitOfMeasure.unit``, at most 20 characters;
+``measurand`` is unbounded, like 2.0.1's open MeasurandEnumType). The generator types these
+fields ``XEnum | str`` (a test keeps the two lists equal)."""
+
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 """OCPP 2.0.1 Part 2 defines ``integer`` as 32-bit signed; the JSON schemas leave it unbounded."""
 
@@ -107,11 +119,31 @@ def load_schema(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> dict[s
 def effective_schema(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> dict[str, Any]:
     """The official schema as this CSMS enforces it: the enums of OPEN_ENUMS opened."""
     schema = load_schema(action, kind, protocol)
-    open_enums = OPEN_ENUMS if protocol == PROTOCOL_201 else frozenset()
-    for name in open_enums & set(schema.get("definitions", {})):
-        schema["definitions"][name].pop("enum", None)
+    if protocol == PROTOCOL_201:
+        for name in OPEN_ENUMS & set(schema.get("definitions", {})):
+            schema["definitions"][name].pop("enum", None)
+    else:
+        _open_fields(schema, "")
     _bound_integers(schema)
     return schema
+
+
+def _open_fields(node: Any, holder: str) -> None:
+    """Drop the inline ``enum`` of the OPEN_FIELDS_16 fields of the objects held by ``holder``
+    (the property whose value, or whose array items, ``node`` describes)."""
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "array" and isinstance(node.get("items"), dict):
+        _open_fields(node["items"], holder)
+        return
+    for name, prop in node.get("properties", {}).items():
+        if (holder, name) in OPEN_FIELDS_16 and isinstance(prop, dict) and "enum" in prop:
+            del prop["enum"]
+            max_length = OPEN_FIELDS_16[(holder, name)]
+            if max_length is not None:
+                prop["maxLength"] = max_length
+        else:
+            _open_fields(prop, name)
 
 
 def _bound_integers(node: Any) -> None:
@@ -125,6 +157,31 @@ def _bound_integers(node: Any) -> None:
     elif isinstance(node, list):
         for value in node:
             _bound_integers(value)
+
+
+_date_time_check: _Validator | None = None
+
+
+def lacks_utc_offset(value: Any) -> bool:
+    """True for a string the ``date-time`` format refuses only because it has no UTC offset
+    (``"2026-01-01T10:00:00"``, ``"2026-01-01T10:00:00.123"``): with ``Z`` appended it passes
+    the same check. Any other string, valid or not, is False."""
+    global _date_time_check
+    if not isinstance(value, str) or not value or value[-1] in "zZ":
+        return False
+    if _date_time_check is None:
+        _date_time_check = fastjsonschema.compile({"type": "string", "format": "date-time"})
+    try:
+        _date_time_check(value)
+    except JsonSchemaValueException:
+        pass
+    else:
+        return False  # already valid
+    try:
+        _date_time_check(value + "Z")
+    except JsonSchemaValueException:
+        return False
+    return True
 
 
 def _cache(kind: Kind, protocol: str) -> dict[str, _Validator]:
@@ -265,9 +322,12 @@ def _to_ocpp_error(exc: JsonSchemaValueException, protocol: str = PROTOCOL_201) 
 
 
 __all__ = [
+    "OPEN_ENUMS",
+    "OPEN_FIELDS_16",
     "SCHEMA_DIR",
     "SCHEMA_DIR_16",
     "effective_schema",
+    "lacks_utc_offset",
     "load_schema",
     "precompile",
     "schema_path",

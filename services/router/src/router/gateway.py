@@ -51,14 +51,14 @@ from ocpp_schema.frames import (
     parse_frame,
     payload_json,
 )
-from ocpp_schema.validation import validate_request, validate_response
+from ocpp_schema.validation import validate_response
 from opentelemetry import trace
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, ConnectionClosedOK
 from websockets.extensions.permessage_deflate import ServerPerMessageDeflateFactory
 from websockets.http11 import Request, Response
 
-from router import client_cert, presence, security_events
+from router import client_cert, forgiveness, presence, security_events
 from router.auth import Authenticator, Refusal
 from router.client_cert import BadCertificate, ClientCert
 from router.connection import Connection, CsmsCall, StationCall, StationSocket
@@ -476,7 +476,8 @@ class Gateway:
                 if is_known_action(call.action, protocol=version):
                     raise NotSupportedError(f"{call.action} is not sent by a charging station")
                 raise UnknownActionError(f"unknown action {call.action!r} in OCPP {version}")
-            validate_request(call.action, call.payload, protocol=version)
+            # A date-time without a UTC offset is taken as UTC (fixed in call.payload).
+            fixed = forgiveness.validate(call.action, call.payload, version)
             queued = len(conn.station_queue or ())
             if conn.station_call is not None and queued >= self.settings.router_max_station_queue:
                 STATION_CALLS_REFUSED.labels(action).inc()
@@ -486,6 +487,7 @@ class Gateway:
         except OCPPError as exc:
             await self._send_error(conn, call.message_id, exc)
             return
+        forgiveness.count(call.action, version, call.payload, fixed)
         traceparent = None
         if telemetry.enabled():  # the trace starts here; without an exporter, nowhere
             with tracer.start_as_current_span(
@@ -503,7 +505,8 @@ class Gateway:
             kind=Kind.CALL,
             message_id=call.message_id,
             action=call.action,
-            payload=_as_sent(raw, call.payload),
+            # Re-encoded only when the router fixed something; else forwarded as sent.
+            payload=call.payload if fixed else _as_sent(raw, call.payload),
             gateway_id=self.gateway_id,
             traceparent=traceparent,
             protocol=conn.subprotocol,

@@ -3,6 +3,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -117,13 +118,21 @@ class SampledValue(BaseModel):
 
     format: FormatEnum | None = Field(default=None, alias="format")
 
-    measurand: MeasurandEnum | None = Field(default=None, alias="measurand")
+    measurand: MeasurandEnum | str | None = Field(
+        default=None,
+        alias="measurand",
+        union_mode="left_to_right",
+    )
 
     phase: PhaseEnum | None = Field(default=None, alias="phase")
 
     location: LocationEnum | None = Field(default=None, alias="location")
 
-    unit: UnitEnum | None = Field(default=None, alias="unit")
+    unit: UnitEnum | Annotated[str, Field(max_length=20)] | None = Field(
+        default=None,
+        alias="unit",
+        union_mode="left_to_right",
+    )
 
 
 class TransactionData(BaseModel):

@@ -471,3 +471,206 @@ async def test_a_batch_of_1_6_sessions_costs_a_bounded_number_of_statements(engi
         return len(seen)
 
     assert await statements(2) == await statements(20)
+
+
+# --- charging state from StatusNotification --------------------------------------------------
+
+SUSPENDED = [
+    status(1, "Charging", T0 + M),
+    status(1, "SuspendedEV", T0 + 20 * M),
+    status(1, "Charging", T0 + 30 * M),
+]
+"""Charging from +1 to +20 min, suspended 10 min, charging from +30 min to the stop at +60."""
+CHARGED = (19 + 30) * 60
+
+
+async def suspended_16(engine, sid: str, batches: list[list[Any]]) -> int:
+    """Preparing, StartTransaction, a meter value, then ``batches`` of statuses, then the stop
+    (each batch one unit of work); the transactionId."""
+    await send(engine, [(status(1, "Preparing", T0 - M), sid)])
+    [started] = await send(engine, [(start(), sid)])
+    tx = started.response.transaction_id
+    await send(engine, [(meter(tx, T0 + 10 * M, energy("2000")), sid)])
+    for batch in batches:
+        await send(engine, [(s, sid) for s in batch])
+    await send(engine, [(stop(tx, at=T0 + 60 * M, wh=4000), sid)])
+    return tx
+
+
+async def test_a_suspended_1_6_session_costs_what_the_2_0_1_one_does(engine, sessionmaker, tariffs):
+    s16, s201 = uid("CS16"), uid("CS201")
+    await tariffs(uid("T"), [s16, s201], kwh="0.30", minute="0.10", session="1.00")
+    tx = await suspended_16(engine, s16, [[s] for s in SUSPENDED])
+
+    tid = str(tx)
+    evse, token = {"id": 1, "connectorId": 1}, {"idToken": "TAG-16", "type": "ISO14443"}
+    for ev in (
+        tx_event(tid, 0, "Started", T0, 1000, evse=evse, idToken=token),
+        tx_event(tid, 1, "Updated", T0 + M, 1000, info={"chargingState": "Charging"}),
+        tx_event(tid, 2, "Updated", T0 + 10 * M, 2000),
+        tx_event(tid, 3, "Updated", T0 + 20 * M, 2000, info={"chargingState": "SuspendedEV"}),
+        tx_event(tid, 4, "Updated", T0 + 30 * M, 2000, info={"chargingState": "Charging"}),
+        tx_event(tid, 5, "Ended", T0 + 60 * M, 4000),
+    ):
+        await send(engine, [(ev, s201)])
+    a, b = await row_of(sessionmaker, s16, tx), await row_of(sessionmaker, s201, tid)
+    for col in (*COMPARED, "charging_state"):
+        assert a[col] == b[col], col
+    assert a["charging_seconds"] == CHARGED
+    assert a["total_cost"] == Decimal("1.00") + Decimal("0.90") + Decimal("4.90")
+
+    async with data_api_client(api.router, sessionmaker) as client:
+        detail = (await client.get(f"/data/transactions/transactions/{tid}?stationId={s16}")).json()
+        evses = (await client.get(f"/data/transactions/evses?stationId={s16}")).json()
+    changes = [
+        e for e in detail["events"] if e["payload"]["customData"]["action"] == "StatusNotification"
+    ]
+    assert [e["payload"]["transactionInfo"]["chargingState"] for e in changes] == [
+        "Charging",
+        "SuspendedEV",
+        "Charging",
+    ]
+    assert {e["payload"]["triggerReason"] for e in changes} == {"ChargingStateChanged"}
+    # The connector's status is stored as before.
+    assert [(e["status"], e["status16"]) for e in evses] == [("Occupied", "Charging")]
+
+
+async def test_redelivered_and_reordered_statuses_give_the_in_order_result(
+    engine, sessionmaker, tariffs
+):
+    sids = [uid("CS16") for _ in range(3)]
+    await tariffs(uid("T"), sids, kwh="0.30", minute="0.10", session="1.00")
+    in_order = await suspended_16(engine, sids[0], [[s] for s in SUSPENDED])
+    # Reordered across batches, each redelivered: in the same batch and in a later one.
+    shuffled = await suspended_16(
+        engine,
+        sids[1],
+        [[SUSPENDED[2], SUSPENDED[2]], [SUSPENDED[0]], [SUSPENDED[1], SUSPENDED[0]]],
+    )
+    # All in one batch, late one first, with the start and a redelivery.
+    [_, started, *_] = await send(
+        engine,
+        [
+            (status(1, "Preparing", T0 - M), sids[2]),
+            (start(), sids[2]),
+            *((s, sids[2]) for s in (SUSPENDED[1], SUSPENDED[2], SUSPENDED[0], SUSPENDED[1])),
+        ],
+    )
+    one = started.response.transaction_id
+    await send(engine, [(meter(one, T0 + 10 * M, energy("2000")), sids[2])])
+    await send(engine, [(stop(one, at=T0 + 60 * M, wh=4000), sids[2])])
+
+    rows = [
+        await row_of(sessionmaker, s, t)
+        for s, t in zip(sids, (in_order, shuffled, one), strict=True)
+    ]
+    for row in rows[1:]:
+        for col in (*COMPARED, "charging_state", "last_seq_no"):
+            assert row[col] == rows[0][col], col
+    assert rows[0]["charging_seconds"] == CHARGED
+    for sid in sids:
+        assert (
+            await count(
+                engine,
+                "select count(*) from transactions.transaction_events where station_id = :s",
+                s=sid,
+            )
+            == 6
+        )
+        assert (
+            await count(
+                engine, "select count(*) from transactions.seq_nos_16 where station_id = :s", s=sid
+            )
+            == 4
+        )
+    # Redelivered after the stop: no transaction is active; nothing changes.
+    done = await send(engine, [(s, sids[0]) for s in SUSPENDED])
+    assert all(d.events == [] for d in done)
+    assert await row_of(sessionmaker, sids[0], in_order) == rows[0]
+
+
+async def test_a_status_without_a_timestamp_is_at_its_receive_time(engine, sessionmaker):
+    sid = uid("CS16")
+    [started, _] = await send(engine, [(start(), sid), (status(1, "Charging", T0), sid)])
+    tx = started.response.transaction_id
+    bare = status(1, "SuspendedEVSE", None)
+    for _ in range(2):  # redelivered in a later batch: the router's receive time is the same
+        [done] = await send(engine, [(bare, sid)], received_at=T0 + 5 * M)
+        assert orjson.loads(done.events[0].value)["chargingState"] == "SuspendedEVSE"
+    await send(engine, [(bare, sid), (bare, sid)], received_at=T0 + 9 * M)  # later: another
+    await send(engine, [(stop(tx, at=T0 + 10 * M, wh=1000), sid)])
+    row = await row_of(sessionmaker, sid, tx)
+    assert row["charging_seconds"] == 5 * 60 and row["event_count"] == 5
+
+
+async def test_a_status_without_an_active_transaction_touches_no_transaction(engine, sessionmaker):
+    sid = uid("CS16")
+    done = await send(engine, [(status(1, "Charging", T0), sid), (status(2, "Charging", T0), sid)])
+    assert all(d.events == [] for d in done)
+    [started] = await send(engine, [(start(2), sid)])
+    tx = started.response.transaction_id
+    before = await row_of(sessionmaker, sid, tx)
+    done = await send(
+        engine,
+        [
+            (status(1, "SuspendedEV", T0 + M), sid),  # another connector
+            (status(0, "Faulted", T0 + M), sid),  # the station
+            (status(2, "Reserved", T0 + M), sid),  # no charging state
+            (status(2, "Charging", T0 - M), sid),  # before the session
+        ],
+    )
+    assert all(d.events == [] for d in done)
+    assert await row_of(sessionmaker, sid, tx) == before
+    for table in ("transactions", "transaction_events", "seq_nos_16"):
+        assert await count(
+            engine, f"select count(*) from transactions.{table} where station_id = :s", s=sid
+        ) == (1 if table != "seq_nos_16" else 0)
+    assert (
+        await count(
+            engine,
+            "select count(*) from transactions.connector_status_history where station_id = :s",
+            s=sid,
+        )
+        == 6
+    )
+
+
+async def test_the_active_transaction_of_a_connector_is_an_index_probe(engine):
+    async with engine.connect() as conn:
+        await conn.execute(sa.text("set enable_seqscan = off"))
+        plan = "\n".join(
+            r[0]
+            for r in await conn.execute(
+                sa.text(
+                    "explain select t.transaction_id from transactions.transactions t"
+                    " where t.station_id = 'CS' and t.evse_id = 1 and t.active"
+                    " order by t.started_at desc nulls last limit 1"
+                )
+            )
+        )
+    assert "ix_transactions_active_evse" in plan and "Sort" not in plan
+
+
+async def test_a_batch_of_1_6_statuses_costs_a_bounded_number_of_statements(engine):
+    """As many round trips for the charging-state changes of 2 sessions as of 20."""
+
+    async def statements(n: int) -> int:
+        sids = [uid("CS16") for _ in range(n)]
+        await send(engine, [(start(), s) for s in sids])
+        batch = [(status(1, "Charging", T0 + M), s) for s in sids]
+        batch += [(status(1, "SuspendedEV", None), s) for s in sids]
+        batch += [(status(2, "Charging", T0 + M), s) for s in sids]  # no transaction there
+        seen = []
+
+        def count_it(*args: Any) -> None:
+            seen.append(args[2])
+
+        sa.event.listen(engine.sync_engine, "before_cursor_execute", count_it)
+        try:
+            done = await send(engine, batch)
+        finally:
+            sa.event.remove(engine.sync_engine, "before_cursor_execute", count_it)
+        assert sum(len(d.events) for d in done) == 2 * n
+        return len(seen)
+
+    assert await statements(2) == await statements(20)

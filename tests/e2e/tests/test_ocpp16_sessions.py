@@ -262,3 +262,85 @@ async def test_duplicated_and_reordered_meter_values_give_the_in_order_result(fl
     assert a["energyWh"] == 4500 and a["totalCost"] == 1.35 and a["active"] is False
     assert [m["value"] for m in a["meterValues"]] == [m["value"] for m in b["meterValues"]]
     assert len(b["meterValues"]) == 13  # meterStart, ten readings, the late one, meterStop
+
+
+async def test_a_suspended_1_6_session_pays_only_its_charging_minutes(fleet, http):
+    """StatusNotification of the connector is the 1.6 session's charging state: suspended or
+    finishing minutes are not charged per minute, as for the 2.0.1 session with those states."""
+    s16, s201, tag = uid("CS16-SUSP"), uid("CS201-SUSP"), uid("TAG")[:20]
+    # 1.00 per session, 0.30 per kWh, 0.10 per minute charging
+    await put_tariff(
+        http, fleet, [s16, s201], pricePerKwh=0.30, pricePerMinute=0.10, pricePerSession=1.00
+    )
+    await put_token(http, fleet, tag)
+
+    async with connect16(fleet.station_url(s16), s16) as cp:
+        await cp.boot()
+        await status16(cp, 1, "Preparing", 0)
+        tx = (await cp.start_transaction(1, tag, 1000, timestamp=z(0))).transaction_id
+        await status16(cp, 1, "Charging", 1)
+        await cp.meter_values(1, tx, 2000, timestamp=z(10))
+        await status16(cp, 1, "SuspendedEV", 20)
+        await status16(cp, 1, "SuspendedEV", 20)  # redelivered: changes nothing
+        await status16(cp, 1, "Charging", 30)
+        await status16(cp, 1, "Finishing", 50)  # the car is full; the driver comes back later
+        await cp.stop_transaction(tx, 4000, timestamp=z(60), id_tag=tag, reason="Local")
+        await status16(cp, 1, "Available", 61)  # after the stop: only the connector's status
+
+    tid = uuid.uuid4().hex
+    token = {"id_token": tag, "type": "ISO14443"}
+    async with connect(fleet.station_url(s201), s201) as cp:
+        await cp.call(BOOT)
+        for seq, (kind, minute, wh, state) in enumerate(
+            [
+                ("Started", 0, 1000, None),
+                ("Updated", 1, None, "Charging"),
+                ("Updated", 10, 2000, None),
+                ("Updated", 20, None, "SuspendedEV"),
+                ("Updated", 30, None, "Charging"),
+                ("Updated", 50, None, "EVConnected"),
+            ]
+        ):
+            trigger = "ChargingStateChanged" if state else "MeterValuePeriodic"
+            await cp.call(
+                transaction_event(
+                    kind,
+                    seq,
+                    tid,
+                    minute=minute,
+                    wh=wh,
+                    charging_state=state,
+                    trigger="Authorized" if seq == 0 else trigger,
+                    id_token=token if seq == 0 else None,
+                )
+            )
+        ended = await cp.call(
+            transaction_event("Ended", 6, tid, minute=60, wh=4000, stopped_reason="Local")
+        )
+    # 1.00 per session + 3 kWh x 0.30 + (19 + 20) minutes charging x 0.10
+    assert ended.total_cost == 5.80
+
+    [a] = await transactions_of(http, fleet, s16)
+    [b] = await transactions_of(http, fleet, s201)
+    assert a["transactionId"] == str(tx) and not a["active"]
+    for key in ("chargingSeconds", "totalCost", "energyWh", "startedAt", "endedAt", "currency"):
+        assert a[key] == b[key], key
+    assert a["chargingSeconds"] == (19 + 20) * 60 and a["totalCost"] == 5.80
+
+    detail = await transaction(http, fleet, s16, tx)
+    changes = [
+        (e["triggerReason"], e["chargingState"])
+        for e in detail["events"]
+        if e["payload"]["customData"]["action"] == "StatusNotification"
+    ]
+    assert changes == [
+        ("ChargingStateChanged", "Charging"),
+        ("ChargingStateChanged", "SuspendedEV"),
+        ("ChargingStateChanged", "Charging"),
+        ("ChargingStateChanged", "EVConnected"),
+    ]
+    r = await http.get(
+        f"{fleet.api('transactions')}/data/transactions/evses", params={"stationId": s16}
+    )
+    [evse] = r.json()
+    assert (evse["status"], evse["status16"]) == ("Available", "Available")

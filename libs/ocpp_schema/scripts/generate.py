@@ -77,13 +77,15 @@ ITEM_KEYS = {"type", "$ref", "maxLength"}
 # TransactionEvent for one of them would make the station retry it forever and lose the
 # transaction's data. Keep in step with ocpp_schema.validation.OPEN_ENUMS (a test checks).
 OPEN_ENUMS = {"MeasurandEnumType"}
+# An unknown value of an open enum is at most this long (the services store it in String(64)).
+OPEN_MAX_LENGTH = 64
 
 # OCPP 1.6 declares its enums inline, so they are opened by field: (the property holding the
 # object, the field) -> the maxLength an unknown string gets (None: unbounded). A 1.6 sampled
 # value's measurand and unit (MeterValues.req, StopTransaction.req): the field is typed
 # ``XEnum | str``. Keep in step with ocpp_schema.validation.OPEN_FIELDS_16 (a test checks).
 OPEN_FIELDS_16: dict[tuple[str, str], int | None] = {
-    ("sampledValue", "measurand"): None,
+    ("sampledValue", "measurand"): OPEN_MAX_LENGTH,
     ("sampledValue", "unit"): 20,
 }
 
@@ -307,7 +309,9 @@ class ModuleWriter:
                     text = f"Annotated[str, Field(max_length={max_length})]"
                 return f"{name} | {text}", ['union_mode="left_to_right"']
             if name in OPEN_ENUMS:  # a known value still becomes the enum member
-                return f"{name} | str", ['union_mode="left_to_right"']
+                self.imports.add("Annotated")
+                text = f"Annotated[str, Field(max_length={OPEN_MAX_LENGTH})]"
+                return f"{name} | {text}", ['union_mode="left_to_right"']
             return name, constraints
         kind = prop.get("type")
         if kind is None:

@@ -128,3 +128,27 @@ def test_paths():
     with pytest.raises(ValueError):
         set_at(payload, "", {})
     assert payload["k"] == 2 and "nope" not in payload
+
+
+def test_an_open_measurand_is_bounded_by_what_is_stored():
+    """A vendor measurand is accepted up to 64 characters (the services' column), in both
+    versions; a longer one is refused at the router, not failed in the database."""
+    import pytest
+    from ocpp_schema.errors import OCPPError
+    from ocpp_schema.validation import OPEN_MAX_LENGTH, validate_request
+
+    def sample(measurand: str, protocol: str) -> dict:
+        if protocol == "1.6":
+            sv = {"value": "1", "measurand": measurand}
+            return {"connectorId": 1, "meterValue": [{"timestamp": T, "sampledValue": [sv]}]}
+        sv = {"value": 1, "measurand": measurand}
+        return {"evseId": 1, "meterValue": [{"timestamp": T, "sampledValue": [sv]}]}
+
+    T = "2026-01-01T00:00:00Z"
+    for protocol in ("1.6", "2.0.1"):
+        validate_request("MeterValues", sample("V" * OPEN_MAX_LENGTH, protocol), protocol=protocol)
+        with pytest.raises(OCPPError) as err:
+            validate_request(
+                "MeterValues", sample("V" * (OPEN_MAX_LENGTH + 1), protocol), protocol=protocol
+            )
+        assert err.value.code.startswith("PropertyConstraintViolation")

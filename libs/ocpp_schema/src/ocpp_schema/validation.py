@@ -95,16 +95,21 @@ def schema_path(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> Path:
 
 
 OPEN_ENUMS = frozenset({"MeasurandEnumType"})
-"""Enum definitions whose unknown values are accepted (the generator types them ``X | str``)."""
+"""Enum definitions whose unknown values are accepted (the generator types them ``X | str``),
+up to :data:`OPEN_MAX_LENGTH` characters."""
+
+OPEN_MAX_LENGTH = 64
+"""The longest vendor measurand accepted: what the services store it in (``String(64)``); a
+longer one is refused with PropertyConstraintViolation rather than failing in the database."""
 
 OPEN_FIELDS_16: dict[tuple[str, str], int | None] = {
-    ("sampledValue", "measurand"): None,
+    ("sampledValue", "measurand"): OPEN_MAX_LENGTH,
     ("sampledValue", "unit"): 20,
 }
 """OCPP 1.6 enums whose unknown values are accepted, as (property holding the object, field):
 the sampled values of MeterValues.req and StopTransaction.req. The value is the maxLength an
 unknown string gets (``unit`` becomes 2.0.1's ``unitOfMeasure.unit``, at most 20 characters;
-``measurand`` is unbounded, like 2.0.1's open MeasurandEnumType). The generator types these
+``measurand`` at most :data:`OPEN_MAX_LENGTH`, like 2.0.1's open MeasurandEnumType). The generator types these
 fields ``XEnum | str`` (a test keeps the two lists equal)."""
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -122,6 +127,7 @@ def effective_schema(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> d
     if protocol == PROTOCOL_201:
         for name in OPEN_ENUMS & set(schema.get("definitions", {})):
             schema["definitions"][name].pop("enum", None)
+            schema["definitions"][name]["maxLength"] = OPEN_MAX_LENGTH
     else:
         _open_fields(schema, "")
     _bound_integers(schema)

@@ -105,7 +105,7 @@ class SampledValue(BaseModel):
 
     format: FormatEnum | None = Field(default=None, alias="format")
 
-    measurand: MeasurandEnum | str | None = Field(
+    measurand: MeasurandEnum | Annotated[str, Field(max_length=64)] | None = Field(
         default=None,
         alias="measurand",
         union_mode="left_to_right",

@@ -3,6 +3,7 @@
 
 from datetime import datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -196,7 +197,7 @@ class SampledValueType(BaseModel):
     context: ReadingContextEnumType | None = Field(default=None, alias="context")
 
     # Schema default: "Energy.Active.Import.Register" (None here means absent).
-    measurand: MeasurandEnumType | str | None = Field(
+    measurand: MeasurandEnumType | Annotated[str, Field(max_length=64)] | None = Field(
         default=None,
         alias="measurand",
         union_mode="left_to_right",

@@ -207,7 +207,7 @@ class SampledValueType(BaseModel):
     context: ReadingContextEnumType | None = Field(default=None, alias="context")
 
     # Schema default: "Energy.Active.Import.Register" (None here means absent).
-    measurand: MeasurandEnumType | str | None = Field(
+    measurand: MeasurandEnumType | Annotated[str, Field(max_length=64)] | None = Field(
         default=None,
         alias="measurand",
         union_mode="left_to_right",

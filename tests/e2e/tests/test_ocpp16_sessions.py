@@ -133,7 +133,9 @@ async def test_a_whole_1_6_session_is_a_transaction_beside_a_2_0_1_one(fleet, ht
     assert a["idToken"] == {"idToken": tag, "type": "ISO14443"}
 
     detail = await transaction(http, fleet, s16, tx)
-    assert [e["eventType"] for e in detail["events"]] == ["Started"] + ["Updated"] * 5 + ["Ended"]
+    # Updated: the Charging status (a charging-state change) and the five meter values
+    assert [e["eventType"] for e in detail["events"]] == ["Started"] + ["Updated"] * 6 + ["Ended"]
+    assert detail["events"][1]["triggerReason"] == "ChargingStateChanged"
     assert [m["value"] for m in detail["meterValues"]] == [1000 + i * 1000 for i in range(7)]
     assert detail["events"][0]["payload"]["customData"]["action"] == "StartTransaction"
 
@@ -144,8 +146,8 @@ async def test_a_whole_1_6_session_is_a_transaction_beside_a_2_0_1_one(fleet, ht
     [row] = list(csv.DictReader(io.StringIO(r.text)))
     assert row["transactionId"] == str(tx) and float(row["totalCost"]) == 3.40
 
-    events = await domain_events(fleet, "csms.events.transactions", s16, until=7)
-    assert [e["type"] for e in events] == ["TransactionStarted"] + ["TransactionUpdated"] * 5 + [
+    events = await domain_events(fleet, "csms.events.transactions", s16, until=8)
+    assert [e["type"] for e in events] == ["TransactionStarted"] + ["TransactionUpdated"] * 6 + [
         "TransactionEnded"
     ]
     assert events[-1]["transactionId"] == str(tx) and events[-1]["energyWh"] == 6000

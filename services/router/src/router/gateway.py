@@ -391,7 +391,7 @@ class Gateway:
             old.drop_in_flight()
             self._spawn(old.ws.close(1000, "replaced by a new connection"))
         CONNECTS.inc()
-        CONNECTIONS.labels(listener.name).inc()
+        CONNECTIONS.labels(listener.name, conn.subprotocol).inc()
         self._publish_connection(conn, "connected")
         reason = "closed"
         try:
@@ -409,7 +409,7 @@ class Gateway:
             reason = "error"
             log.exception("session failed", extra={"station_id": station_id})
         finally:
-            CONNECTIONS.labels(listener.name).dec()
+            CONNECTIONS.labels(listener.name, conn.subprotocol).dec()
             DISCONNECTS.labels("replaced" if conn.replaced else reason).inc()
             if self.connections.get(station_id) is conn:
                 del self.connections[station_id]

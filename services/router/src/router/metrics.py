@@ -1,7 +1,11 @@
 from csms_runtime.metrics import LATENCY_BUCKETS
 from prometheus_client import Counter, Gauge, Histogram
 
-CONNECTIONS = Gauge("csms_router_connections", "Stations connected to this router", ["listener"])
+CONNECTIONS = Gauge(
+    "csms_router_connections",
+    "Stations connected to this router, by listener and OCPP version (ocpp2.0.1, ocpp1.6)",
+    ["listener", "protocol"],
+)
 FRAMES = Counter("csms_router_frames", "OCPP-J frames", ["direction", "kind", "action"])
 CALLERRORS = Counter("csms_router_callerrors", "CALLERRORs sent to stations", ["code"])
 STATION_CALL_SECONDS = Histogram(

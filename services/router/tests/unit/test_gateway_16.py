@@ -170,3 +170,15 @@ async def test_a_service_error_reply_is_spelled_as_1_6_spells_it():
     await settle(gw)
     assert s.ws.sent == [[4, "m1", "OccurenceConstraintViolation", "no", {}]]
     await s.close()
+
+
+async def test_connections_are_counted_by_protocol():
+    from router.metrics import CONNECTIONS
+
+    gw, _ = make_gateway()
+    before = CONNECTIONS.labels("sp0", "ocpp1.6")._value.get()
+    s = Session16(gw)
+    await settle(gw)
+    assert CONNECTIONS.labels("sp0", "ocpp1.6")._value.get() == before + 1
+    await s.close()
+    assert CONNECTIONS.labels("sp0", "ocpp1.6")._value.get() == before

@@ -216,6 +216,24 @@ async def test_set_variables_applies_accepted_and_reboot_required_only():
     assert dm.results[(HB, "Actual", "SetVariables")].status == "RebootRequired"
 
 
+async def test_a_station_password_set_is_never_stored():
+    dm = InMemoryDeviceModel()
+    pw = {"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}}
+    req = SetVariablesRequest.model_validate(
+        {"setVariableData": [{**pw, "attributeValue": "s3cret-s3cret-s3cret"}]}
+    )
+    resp = SetVariablesResponse.model_validate(
+        {"setVariableResult": [{**pw, "attributeStatus": "Accepted"}]}
+    )
+    await set_variables_answered(req, resp, station=CS, received_at=T1, device_model=dm)
+    key = VarKey("CS-1", "SecurityCtrlr", "", 0, 0, "BasicAuthPassword", "")
+    attr = dm.attributes[(key, "Actual")]
+    assert (attr.value, attr.mutability) == (None, "WriteOnly")
+    [result] = [r for k, r in dm.results.items() if k[0] == key]
+    assert (result.status, result.value) == ("Accepted", None)
+    assert "s3cret" not in repr(dm.attributes) + repr(dm.results)
+
+
 async def test_an_older_answer_does_not_overwrite_a_newer_one():
     dm = InMemoryDeviceModel()
     req = SetVariablesRequest.model_validate(

@@ -1,7 +1,11 @@
 """SetVariables answered: a value the station Accepted (or will apply after a reboot:
 RebootRequired) becomes the attribute's value (source SetVariables), in the unit of work that
 completes the call log, so an operator who read the answer reads the value. Every result,
-refused ones too, is kept as the attribute's latest Set result with the value asked for."""
+refused ones too, is kept as the attribute's latest Set result with the value asked for.
+
+A station password (``SecurityCtrlr.BasicAuthPassword``, write-only in OCPP) is never stored:
+its result and observation carry no value, only that it is WriteOnly (as 1.6's
+AuthorizationKey, ``keys16``)."""
 
 from __future__ import annotations
 
@@ -16,6 +20,9 @@ from monitoring.model import ACTUAL, SET_VARIABLES, Attribute, VariableResult, k
 from monitoring.ports import DeviceModel
 
 APPLIED = frozenset({"Accepted", "RebootRequired"})
+WRITE_ONLY = "WriteOnly"
+SECRETS = frozenset({("securityctrlr", "basicauthpassword")})
+"""(component, variable), case-folded, whose values are never stored."""
 
 
 async def set_variables_answered(
@@ -39,6 +46,9 @@ async def set_variables_answered(
         type_ = str(r.attribute_type or ACTUAL)
         values = asked.get((*key.folded(), type_))
         value = values.popleft() if values else None
+        secret = (r.component.name.casefold(), r.variable.name.casefold()) in SECRETS
+        if secret:
+            value = None
         status = str(r.attribute_status)
         await device_model.record_result(
             VariableResult(
@@ -56,5 +66,8 @@ async def set_variables_answered(
                 call_id=call_id,
             )
         )
-        if status in APPLIED and value is not None:
+        if status in APPLIED and secret:
+            attr = Attribute(None, SET_VARIABLES, received_at, mutability=WRITE_ONLY)
+            await device_model.observe(key, type_, attr)
+        elif status in APPLIED and value is not None:
             await device_model.observe(key, type_, Attribute(value, SET_VARIABLES, received_at))

@@ -49,6 +49,8 @@ def test_counts(seeded):
         "transactions.transactions": TRANSACTIONS,
         "transactions.transaction_events": 3 * ended + 2 * active,
         "transactions.meter_values": 4 * ended + 3 * active,
+        "transactions.transaction_ids_16": TRANSACTIONS,
+        "transactions.seq_nos_16": seed.SEQS_16 * TRANSACTIONS,
         "transactions.connector_statuses": STATIONS + STATIONS // 2,  # odd-numbered: 2 EVSEs
     }
     assert result["rows"] == expected

@@ -26,6 +26,11 @@ What it writes (every id has a prefix of its own, so it never collides with the 
   ones, Ended (seq 2), each with a schema-valid OCPP payload.
 * ``transactions.meter_values``: 4 per ended transaction (register at begin, register and
   power at the Updated, register at the end), 3 per active one.
+* ``transactions.transaction_ids_16`` and ``transactions.seq_nos_16`` (the OCPP 1.6
+  numbering, ADR 0014): a 1.6 start key for every seeded transaction and three MeterValues
+  seqNos under its id, so the tables a 1.6 session's messages probe are production-sized too.
+  (The seeded transactions themselves keep their ``SEED-TX-`` ids: these ids are never
+  sessions, and the bench's StartTransactions are numbered after them.)
 * ``transactions.connector_statuses``: one connector per EVSE, one or two EVSEs per station;
   Occupied where a session is active, otherwise mostly Available (a few Unavailable/Faulted).
 
@@ -67,8 +72,30 @@ TABLES = (
     "transactions.transactions",
     "transactions.transaction_events",
     "transactions.meter_values",
+    "transactions.transaction_ids_16",
+    "transactions.seq_nos_16",
     "transactions.connector_statuses",
 )
+
+SEQS_16 = 3
+"""seq_nos_16 rows per seeded transaction."""
+
+IDS16_SQL = """
+insert into transactions.transaction_ids_16 (
+    station_id, connector_id, started_at, id_tag, meter_start, created_at)
+select station_id, evse_id, started_at, id_token, meter_start::int, started_at
+from seed_chunk
+"""
+
+SEQS16_SQL = """
+insert into transactions.seq_nos_16 (station_id, transaction_id, message_key, seq_no)
+select t.station_id, t.id::text, md5(t.id::text || ':' || k), 1 + 4 * 60 * k
+from seed_chunk c
+join transactions.transaction_ids_16 t
+    on (t.station_id, t.connector_id, t.started_at, t.id_tag, t.meter_start)
+     = (c.station_id, c.evse_id, c.started_at, c.id_token, c.meter_start::int)
+cross join generate_series(1, %(seqs16)s) k
+"""
 
 
 def _log(msg: str) -> None:
@@ -459,11 +486,14 @@ class _Job:
             "kprefix": TOKEN_PREFIX,
             "kwidth": _width(self.id_tokens, 7),
             "tariff": TARIFF_ID,
+            "seqs16": SEQS_16,
         }
         parts = {
             "transactions.transactions": TRANSACTIONS_SQL,
             "transactions.transaction_events": EVENTS_SQL,
             "transactions.meter_values": METER_VALUES_SQL,
+            "transactions.transaction_ids_16": IDS16_SQL,
+            "transactions.seq_nos_16": SEQS16_SQL,
         }
         todo = _chunks(self.transactions, self.chunk)
         lock = threading.Lock()

@@ -59,3 +59,17 @@ async def test_info_16_finds_a_tag_stored_under_another_type() -> None:
     assert (await tokens.info_16("CARD", NOW))["status"] == "Blocked"
     assert (await tokens.info_16("OLD", NOW))["status"] == "Expired"
     assert (await tokens.info_16("NOBODY", NOW)) == {"status": "Invalid"}
+
+
+def test_pick_prefers_the_same_spelling_then_iso14443():
+    from csms_runtime.idtokens import pick
+
+    assert pick("abc", []) == ("abc", "ISO14443")
+    assert pick("abc", [("ABC", "Central"), ("abc", "eMAID")]) == ("abc", "eMAID")
+    assert pick("abc", [("ABC", "Central"), ("ABC", "ISO14443")]) == ("ABC", "ISO14443")
+
+
+async def test_info_16_ignores_case_as_1_6_cistring_does():
+    tokens = InMemoryIdTokens(rows={("04A2B3C4", "ISO14443"): TokenRow("Blocked")})
+    assert (await tokens.info_16("04a2b3c4", NOW)) == {"status": "Blocked"}
+    assert (await tokens.info_16("04A2B3C4", NOW)) == {"status": "Blocked"}

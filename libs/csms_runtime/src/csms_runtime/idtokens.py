@@ -20,8 +20,9 @@ token that does not allow concurrent transactions and is already in an active tr
 
 OCPP 1.6 (ADR 0014): a 1.6 ``idTag`` is the 2.0.1 IdToken ``{idToken: idTag, type:
 ISO14443}`` (:data:`TYPE_16`), but a station's tag is looked up by its value whatever type an
-operator stored it under (ISO14443 first): ``info_16`` answers the 1.6 ``IdTagInfo`` the same
-rules give (:func:`tag_info`).
+operator stored it under (ISO14443 first), and, as 1.6's CiString20 is case-insensitive,
+whatever its case (the same spelling first; ``lower(id_token)`` is indexed): ``info_16``
+answers the 1.6 ``IdTagInfo`` the same rules give (:func:`tag_info`).
 """
 
 from __future__ import annotations
@@ -122,6 +123,19 @@ def pick_type(types: Sequence[str]) -> str:
     return sorted(types)[0]
 
 
+def pick(id_tag: str, stored: Sequence[tuple[str, str]]) -> Key:
+    """The stored (idToken, type) a 1.6 idTag stands for, of those whose value equals it but
+    for case: the same spelling first, then ISO14443 (:func:`pick_type`); ``(id_tag,
+    ISO14443)`` when there is none."""
+    if not stored:
+        return (id_tag, TYPE_16)
+    same = [t for tok, t in stored if tok == id_tag]
+    if same:
+        return (id_tag, pick_type(same))
+    spelling = sorted(tok for tok, _ in stored)[0]
+    return (spelling, pick_type([t for tok, t in stored if tok == spelling]))
+
+
 class IdTokens(Protocol):
     """The ``id_tokens`` port: authorization as both evdriver and transactions answer it."""
 
@@ -160,7 +174,7 @@ _ACTIVE_SQL = text(
 
 
 _TYPES_SQL = text(
-    f"select id_token, type from {TOKENS} where id_token = any(cast(:ids as varchar[]))"
+    f"select id_token, type from {TOKENS} where lower(id_token) = any(cast(:ids as varchar[]))"
 )
 
 
@@ -184,35 +198,36 @@ class PgIdTokens:
     conn: AsyncConnection
     rows: dict[Key, TokenRow | None] = field(default_factory=dict)
     active: dict[Key, set[TxKey]] = field(default_factory=dict)
-    types: dict[str, list[str]] = field(default_factory=dict)
-    """1.6 idTag -> the types its value is stored under."""
+    types: dict[str, list[Key]] = field(default_factory=dict)
+    """1.6 idTag -> the (idToken, type) it is stored under, in any case."""
 
     async def preload(self, work: Sequence[Any]) -> None:
         keys = {k for w in work if (k := _token_of(w.request)) is not None}
         tags = {t for w in work if (t := _tag_of(w.request)) is not None}
         if tags:
             await self._load_types(sorted(tags))
-            keys |= {(t, pick_type(self.types[t])) for t in tags}
+            keys |= {pick(t, self.types[t]) for t in tags}
         await self._load([k for k in keys if k[1] not in ALWAYS_ACCEPTED and k not in self.rows])
 
     async def _load_types(self, tags: list[str]) -> None:
         tags = [t for t in tags if t not in self.types]
         if not tags:
             return
+        by_lower: dict[str, list[str]] = {}
         for t in tags:
             self.types[t] = []
-        for r in await self.conn.execute(_TYPES_SQL, {"ids": tags}):
-            self.types[r.id_token].append(r.type)
+            by_lower.setdefault(t.lower(), []).append(t)
+        for r in await self.conn.execute(_TYPES_SQL, {"ids": sorted(by_lower)}):
+            for t in by_lower.get(r.id_token.lower(), ()):
+                self.types[t].append((r.id_token, r.type))
 
     async def info_16(
         self, id_tag: str, now: datetime, *, station_id: str = "", transaction_id: str = ""
     ) -> dict[str, Any]:
         await self._load_types([id_tag])
-        type_ = pick_type(self.types[id_tag])
+        token, type_ = pick(id_tag, self.types[id_tag])
         return tag_info(
-            await self.info(
-                id_tag, type_, now, station_id=station_id, transaction_id=transaction_id
-            )
+            await self.info(token, type_, now, station_id=station_id, transaction_id=transaction_id)
         )
 
     async def _load(self, keys: list[Key]) -> None:
@@ -266,11 +281,9 @@ class InMemoryIdTokens:
     async def info_16(
         self, id_tag: str, now: datetime, *, station_id: str = "", transaction_id: str = ""
     ) -> dict[str, Any]:
-        type_ = pick_type([t for tok, t in self.rows if tok == id_tag])
+        token, type_ = pick(id_tag, [k for k in self.rows if k[0].lower() == id_tag.lower()])
         return tag_info(
-            await self.info(
-                id_tag, type_, now, station_id=station_id, transaction_id=transaction_id
-            )
+            await self.info(token, type_, now, station_id=station_id, transaction_id=transaction_id)
         )
 
     async def info(

@@ -96,6 +96,32 @@ async def test_authorize_tags_stored_as_iso14443_and_central_unknown_and_blocked
     assert str(late.response.id_tag_info.status) == "Expired"
 
 
+async def test_authorize_finds_a_tag_whatever_its_case(engine, session):
+    """1.6 idTags are CiString20: the card stored as upper-case hex is found from the lower-case
+    one a station sends, by an index probe on lower(id_token)."""
+    card = tok().upper()
+    await store.put_id_token(session, card, "ISO14443", {"status": "Blocked"}, T0)
+    await session.commit()
+    done = await handle_batch(
+        engine,
+        store.ports,
+        authorize_16,
+        [(v16.AuthorizeRequest(id_tag=t), "CS-16") for t in (card.lower(), card, tok())],
+        clock=CLOCK,
+    )
+    assert [str(d.response.id_tag_info.status) for d in done] == ["Blocked", "Blocked", "Invalid"]
+    async with engine.connect() as conn:  # the index serves it (a small table may be scanned)
+        await conn.exec_driver_sql("set enable_seqscan = off")
+        plan = "\n".join(
+            r[0]
+            for r in await conn.exec_driver_sql(
+                "explain select id_token, type from evdriver.id_tokens"
+                " where lower(id_token) = any(array['abc']::varchar[])"
+            )
+        )
+    assert "ix_id_tokens_lower_id_token" in plan, plan
+
+
 # --- local lists -----------------------------------------------------------------------------
 
 

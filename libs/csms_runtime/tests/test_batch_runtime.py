@@ -288,6 +288,42 @@ async def test_an_error_answer_reaches_its_error_handler_with_when_it_was_receiv
     assert status == "error"
 
 
+async def test_a_call_the_router_did_not_send_for_the_other_version_is_wrong_protocol(service):
+    """The station reconnected with the other OCPP version after the call was checked: the
+    router answers WrongProtocol; the call log says so (409 in the message API), and the
+    action's error handler, which is for a station's refusal, is not run."""
+    from csms_runtime.calllog import wrong_protocol_error
+
+    sid, call_id = uid("CS"), str(uuid.uuid4())
+    async with service.engine.begin() as conn:
+        await conn.execute(
+            sa.text(
+                "insert into configuration.call_log (call_id, station_id, action, request, status,"
+                " created_at) values (:c, :s, 'Reset', '{}', 'pending', now())"
+            ),
+            {"c": call_id, "s": sid},
+        )
+    answer = Envelope(
+        sid,
+        Kind.ERROR,
+        call_id,
+        "Reset",
+        request={"type": "Immediate"},
+        call_id=call_id,
+        error=wrong_protocol_error("ocpp1.6", "ocpp2.0.1"),
+    )
+    await service.process([record(topic_in(BLOCK), answer.to_bytes(), key=sid)])
+    assert await ledger_of(service, sid) == []
+    async with service.engine.connect() as conn:
+        status, error = (
+            await conn.execute(
+                sa.text("select status, error from configuration.call_log where call_id = :c"),
+                {"c": call_id},
+            )
+        ).one()
+    assert status == "wrong_protocol" and error["details"] == {"stationProtocol": "ocpp1.6"}
+
+
 async def test_publishing_is_retried_until_the_broker_confirms(service):
     from aiokafka.errors import KafkaConnectionError
 

@@ -262,3 +262,12 @@ async def test_a_1_6_check_keyed_by_protocol_refuses_before_sending(client16):
     body["connectorId"] = 1
     r = await c.post("/ocpp/1.6/smartcharging/setChargingProfile?identifier=CS-16-OFF", json=body)
     assert r.status_code == 409 and r.json()["results"][0]["status"] == "offline"
+
+
+def test_a_request_id_or_check_naming_no_call_of_the_block_is_refused_at_start_up():
+    """A 1.6 action named as a 2.0.1 one (no ("1.6", ...)) would silently do nothing."""
+    with pytest.raises(ValueError, match="GetDiagnostics is no OCPP 2.0.1 call"):
+        message_router(Block.reporting, request_ids=("GetDiagnostics",))
+    with pytest.raises(ValueError, match="Reset is no OCPP 1.6 call of the reporting"):
+        message_router(Block.reporting, checks={("1.6", "Reset"): None}, protocol="1.6")
+    message_router(Block.reporting, request_ids=(("1.6", "GetLog"),), protocol="1.6")

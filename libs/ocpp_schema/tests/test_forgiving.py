@@ -152,3 +152,18 @@ def test_an_open_measurand_is_bounded_by_what_is_stored():
                 "MeterValues", sample("V" * (OPEN_MAX_LENGTH + 1), protocol), protocol=protocol
             )
         assert err.value.code.startswith("PropertyConstraintViolation")
+
+
+def test_a_negative_1_6_connector_id_is_refused_naming_it():
+    import pytest
+    from ocpp_schema.errors import OCPPError
+    from ocpp_schema.validation import validate_request
+
+    status = {"connectorId": -1, "errorCode": "NoError", "status": "Available"}
+    start = {"connectorId": -2, "idTag": "T", "meterStart": 0, "timestamp": "2026-01-01T00:00:00Z"}
+    for action, payload in (("StatusNotification", status), ("StartTransaction", start)):
+        with pytest.raises(OCPPError) as err:
+            validate_request(action, payload, protocol="1.6")
+        assert err.value.code == "PropertyConstraintViolation"
+        assert err.value.details["field"] == "connectorId"
+        validate_request(action, {**payload, "connectorId": 0}, protocol="1.6")

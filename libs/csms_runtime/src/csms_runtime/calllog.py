@@ -23,6 +23,22 @@ class CallStatus(StrEnum):
     """The station is connected with the other OCPP version than the call's: not sent."""
 
 
+WRONG_PROTOCOL_CODE = "WrongProtocol"
+"""The error code of a call not sent because the station speaks the other OCPP version (the
+call client's check, or the router's when the station reconnected with it since)."""
+
+
+def wrong_protocol_error(station_protocol: str, call_protocol: str) -> dict[str, Any]:
+    """The call log's error for a call in ``call_protocol`` to a station connected with
+    ``station_protocol`` (both subprotocols, e.g. "ocpp1.6")."""
+    return {
+        "code": WRONG_PROTOCOL_CODE,
+        "description": f"not sent: the station is connected with {station_protocol}, the call"
+        f" is in {call_protocol}: use /ocpp/{station_protocol.removeprefix('ocpp')}/...",
+        "details": {"stationProtocol": station_protocol},
+    }
+
+
 class CallLog(SQLModel, table=True):
     __tablename__ = "call_log"
 

@@ -19,10 +19,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
+from ocpp_schema.actions import PROTOCOLS
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from csms_runtime import calllog, stations, telemetry
-from csms_runtime.calllog import CallLog, CallStatus
+from csms_runtime.calllog import CallLog, CallStatus, wrong_protocol_error
 from csms_runtime.db import SessionMaker
 from csms_runtime.envelope import PROTOCOL_201, Envelope, Kind
 from csms_runtime.metrics import OUTBOUND_CALL_SECONDS, OUTBOUND_CALLS
@@ -83,6 +84,8 @@ class CallClient:
     ) -> list[CallOutcome]:
         """Send ``action`` in OCPP ``protocol`` ("2.0.1" or "1.6") to each station: an unknown
         or offline station, or one connected with the other version, is answered at once."""
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"unknown OCPP protocol version {protocol!r}; known: {PROTOCOLS}")
         known = await stations.lookup(self.engine, list(dict.fromkeys(station_ids)))
         return list(
             await asyncio.gather(
@@ -114,14 +117,9 @@ class CallClient:
             status = CallStatus.UNKNOWN
         elif not state.online:
             status = CallStatus.OFFLINE
-        elif (state.protocol or PROTOCOL_201) != subprotocol:
+        elif (speaks := state.protocol or PROTOCOL_201) != subprotocol:
             status = CallStatus.WRONG_PROTOCOL
-            error = {
-                "code": "WrongProtocol",
-                "description": f"the station is connected with {state.protocol or PROTOCOL_201}"
-                f", not {subprotocol}: use /ocpp/{(state.protocol or PROTOCOL_201)[4:]}/...",
-                "details": {"stationProtocol": state.protocol or PROTOCOL_201},
-            }
+            error = wrong_protocol_error(speaks, subprotocol)
         else:
             status = CallStatus.PENDING
         async with self.sessionmaker() as session:

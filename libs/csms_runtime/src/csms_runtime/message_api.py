@@ -28,7 +28,6 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Body, HTTPException, Query, Request, Response
-from ocpp_schema import v16, v201
 from ocpp_schema.actions import PROTOCOL_201, Block, Direction, actions_of
 from ocpp_schema.errors import OCPPError
 from ocpp_schema.validation import validate_request
@@ -38,6 +37,7 @@ from csms_runtime import calllog
 from csms_runtime.calllog import CallStatus
 from csms_runtime.calls import CallClient
 from csms_runtime.db import SessionDep
+from csms_runtime.handlers import models_of
 from csms_runtime.models import ApiModel
 
 STATUS_CODES = {
@@ -153,16 +153,13 @@ def _check_identifiers(identifiers: list[str]) -> None:
             )
 
 
-_REQUEST_MODELS = {PROTOCOL_201: v201.request_model, "1.6": v16.request_model}
-
-
 def _endpoint(
     action: str,
     allocate_request_id_: bool = False,
     check: Check | None = None,
     protocol: str = PROTOCOL_201,
 ) -> Any:
-    model = _REQUEST_MODELS[protocol](action)
+    model = models_of(action, protocol)[0]
     if allocate_request_id_:
         model = _optional_request_id(model)
 
@@ -257,6 +254,10 @@ def message_router(
     """The message API of ``block`` for OCPP ``protocol`` ("2.0.1" or "1.6")."""
     allocating = {_keyed(k) for k in request_ids}
     by_key = {_keyed(k): c for k, c in (checks or {}).items()}
+    names = {spec.name for spec in actions_of(block, Direction.CSMS_TO_CS, protocol=protocol)}
+    for p, name in allocating | set(by_key):
+        if p == protocol and name not in names:  # e.g. a 1.6 action named without ("1.6", ...)
+            raise ValueError(f"{name} is no OCPP {protocol} call of the {block.value} service")
     tag = f"{block.value}: messages to stations" + (
         "" if protocol == PROTOCOL_201 else f" (OCPP {protocol})"
     )

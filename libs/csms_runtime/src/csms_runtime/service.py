@@ -49,7 +49,6 @@ from ocpp_schema.errors import (
     NotSupportedError,
     OCPPError,
     UnknownActionError,
-    code_for,
 )
 from opentelemetry import trace
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
@@ -57,7 +56,7 @@ from prometheus_client import REGISTRY
 from pydantic import ValidationError
 
 from csms_runtime import db, logs, telemetry
-from csms_runtime.calllog import CallStatus
+from csms_runtime.calllog import WRONG_PROTOCOL_CODE, CallStatus
 from csms_runtime.calls import CallClient
 from csms_runtime.clock import Clock, SystemClock
 from csms_runtime.envelope import Envelope, Kind
@@ -246,7 +245,7 @@ class BlockService:
         )
         self._station_actions = {
             (p, a.name)
-            for p in ("2.0.1", "1.6")
+            for p in PROTOCOLS
             for a in actions_of(self.block, Direction.CS_TO_CSMS, protocol=p)
         }
         self._subs = {s.topic: s for s in self.subscriptions}
@@ -494,6 +493,9 @@ class BlockService:
                         time.perf_counter() - started
                     )
                 call_log.complete(call_id, CallStatus.ANSWERED, response=env.payload)
+            elif (env.error or {}).get("code") == WRONG_PROTOCOL_CODE:
+                # not sent: the router found the station on the other version (it reconnected)
+                call_log.complete(call_id, CallStatus.WRONG_PROTOCOL, error=env.error)
             else:
                 if isinstance(route, AnswerRoute) and route.errors is not None:
                     error = env.error or {"code": "GenericError", "description": "", "details": {}}
@@ -668,11 +670,8 @@ class BlockService:
             tenant_id=env.tenant_id,
             protocol=env.protocol,
             gateway_id=env.gateway_id,
-            error={
-                "code": code_for(exc, _version(env.protocol)),
-                "description": exc.description,
-                "details": exc.details,
-            },
+            # in 2.0.1's spelling: the router answers in the station's version (errors.code_for)
+            error={"code": exc.code, "description": exc.description, "details": exc.details},
         )
 
     # ---- idle pacing -----------------------------------------------------------------

@@ -130,8 +130,24 @@ def effective_schema(action: str, kind: Kind, protocol: str = PROTOCOL_201) -> d
             schema["definitions"][name]["maxLength"] = OPEN_MAX_LENGTH
     else:
         _open_fields(schema, "")
+        _connector_ids_not_negative(schema)
     _bound_integers(schema)
     return schema
+
+
+def _connector_ids_not_negative(node: Any) -> None:
+    """OCPP 1.6 numbers connectors from 0 (the station itself), but its schemas leave
+    ``connectorId`` unbounded: a negative one is refused (PropertyConstraintViolation) rather
+    than stored as the station's own status or an EVSE -1."""
+    if isinstance(node, dict):
+        prop = node.get("properties", {}).get("connectorId")
+        if isinstance(prop, dict) and prop.get("type") == "integer":
+            prop.setdefault("minimum", 0)
+        for value in node.values():
+            _connector_ids_not_negative(value)
+    elif isinstance(node, list):
+        for value in node:
+            _connector_ids_not_negative(value)
 
 
 def _open_fields(node: Any, holder: str) -> None:

@@ -44,8 +44,6 @@ def decode(raw: bytes) -> TransactionMessage | None:
     reservation_id = data.get("reservationId")
     if not isinstance(station_id, str) or not station_id:
         raise TypeError("stationId must be a non-empty string")
-    if isinstance(transaction_id, int) and not isinstance(transaction_id, bool):
-        transaction_id = str(transaction_id)  # a 1.6 transactionId, as ADR 0014 stores it
     if not isinstance(transaction_id, str) or not 0 < len(transaction_id) <= 36:
         raise TypeError("transactionId must be a string of 1 to 36 characters")
     if reservation_id is not None and (

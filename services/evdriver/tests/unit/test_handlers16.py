@@ -369,11 +369,12 @@ async def test_a_1_6_session_uses_its_reservation_whatever_connector_it_was_for(
     await answer_reserve16(book, reserve16(5, connector=0), "Accepted")
     await answer_reserve16(book, reserve16(6, connector=2), "Accepted")
     assert decode(started16()) == TransactionMessage("CS-16", "17", 5)
-    assert decode(started16(transactionId=17)) == TransactionMessage("CS-16", "17", 5)
+    with pytest.raises(TypeError):  # the transactions service publishes str(transactionId)
+        decode(started16(transactionId=17))
     for raw in (started16(), started16(type="TransactionUpdated", seqNo=1)):
         await on_transaction_event(decode(raw), reservations=book, clock=CLOCK)
     await on_transaction_event(
-        decode(started16(transactionId=18, reservationId=6)), reservations=book, clock=CLOCK
+        decode(started16(transactionId="18", reservationId=6)), reservations=book, clock=CLOCK
     )
     used = {
         rid: (book.rows[("CS-16", rid)].status, book.rows[("CS-16", rid)].transaction_id)

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from ocpp_schema.actions import Block
 
 from reporting import api, store
+from reporting.handlers16.get_diagnostics import check_location
 from reporting.routes import ROUTES
 from reporting.settings import Settings
 
@@ -24,7 +25,12 @@ GetDiagnostics has none: its answer gets one from the same sequence)."""
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     service = BlockService(
-        Block.reporting, settings, ROUTES, ports=store.ports, request_ids=REQUEST_IDS
+        Block.reporting,
+        settings,
+        ROUTES,
+        ports=store.ports,
+        request_ids=REQUEST_IDS,
+        call_checks={("1.6", "GetDiagnostics"): check_location},
     )
     return create_service_app(
         service,

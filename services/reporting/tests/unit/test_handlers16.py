@@ -225,3 +225,13 @@ async def test_diagnostics_status_maps_onto_201(v16_status, v201_status):
     await notify(logs, v16_status, T0)
     assert [s for (_, _, s) in logs.statuses] == [v201_status]
     UploadLogStatusEnumType(v201_status)  # a 2.0.1 status
+
+
+async def test_a_diagnostics_location_longer_than_is_kept_is_refused_not_cut():
+    from csms_runtime.message_api import Refused
+    from reporting.handlers16.get_diagnostics import MAX_LOCATION, check_location
+
+    await check_location({"location": "ftp://x/" + "a" * (MAX_LOCATION - 8)}, ["CS"], None)
+    with pytest.raises(Refused) as err:
+        await check_location({"location": "ftp://x/" + "a" * MAX_LOCATION}, ["CS"], None)
+    assert (err.value.rule, err.value.field) == ("LocationTooLong", "location")

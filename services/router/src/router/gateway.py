@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from csms_runtime import db, logs, telemetry
+from csms_runtime.calllog import wrong_protocol_error
 from csms_runtime.envelope import (
     PROTOCOL_16,
     PROTOCOL_201,
@@ -770,12 +771,7 @@ class Gateway:
             gateway_id=self.gateway_id,
             traceparent=env.traceparent,
             protocol=env.protocol,
-            error={
-                "code": "WrongProtocol",
-                "description": f"not sent: the station is connected with {conn.subprotocol},"
-                f" the call is in {env.protocol}",
-                "details": {"stationProtocol": conn.subprotocol},
-            },
+            error=wrong_protocol_error(conn.subprotocol, env.protocol),
         )
         origin = env.origin if env.origin in _BLOCKS else None
         block = csms_call_block(env.action, protocol=env.protocol.removeprefix("ocpp"))

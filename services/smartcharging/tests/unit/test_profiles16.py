@@ -248,7 +248,6 @@ S = f"{P}.chargingSchedule"
         (edit(body16(), f"{S}.chargingSchedulePeriod.0.numberPhases", 4),
          "NumberPhasesOneToThree", f"{S}.chargingSchedulePeriod.0.numberPhases"),
         (edit(body16(), f"{S}.duration", 0), "DurationPositive", f"{S}.duration"),
-        (edit(body16(), "connectorId", -1), "EvseIdNotNegative", "connectorId"),
         (edit(body16(), "connectorId", 0), "TxProfileNotOnEvse0", "connectorId"),
         (tx_default16(chargingProfilePurpose="ChargePointMaxProfile"),
          "ChargingStationMaxProfileOnEvse0", "connectorId"),
@@ -276,6 +275,14 @@ async def test_a_16_body_breaking_a_rule_is_refused_naming_the_16_field(body, ru
         # pure rules refuse before the database is asked anything
         await rules.check_set_charging_profile_16(body, ["CS-16"], None, now=NOW)
     assert (info.value.rule, info.value.field) == (rule, loc)
+
+
+def test_a_negative_connector_id_is_refused_by_the_1_6_schema_itself():
+    from ocpp_schema.errors import OCPPError
+
+    with pytest.raises(OCPPError) as info:
+        validate_request("SetChargingProfile", edit(body16(), "connectorId", -1), "1.6")
+    assert info.value.details["field"] == "connectorId"
 
 
 async def test_a_16_tx_profile_without_transaction_id_is_refused():

@@ -49,6 +49,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from csms_runtime.idtokens import TYPE_16
 from ocpp_schema.v16 import (
     MeterValuesRequest as MeterValues16,
 )
@@ -73,7 +74,7 @@ WINDOW = 256
 EPOCH = datetime(2020, 1, 1, tzinfo=UTC)
 """The origin of seqNos of a transaction whose StartTransaction the CSMS never saw."""
 
-ID_TAG_TYPE = "ISO14443"
+ID_TAG_TYPE = TYPE_16
 """A 1.6 idTag is the 2.0.1 IdToken {idToken: idTag, type: ISO14443} (csms_runtime.idtokens)."""
 
 

@@ -416,8 +416,7 @@ class PgTransactions:
         seqs: dict[Key, set[int]] = {}
         for sid, r in reqs:
             seqs.setdefault((sid, r.transaction_info.transaction_id), set()).add(r.seq_no)
-        await self._lock(seqs)
-        await self._load_tariffs(sorted({k[0] for k in seqs if k in self._absent}))
+        await self.prepare(seqs)
 
     async def prepare(self, seqs: dict[Key, set[int]]) -> None:
         """``preload`` for transactions and seqNos the caller worked out (OCPP 1.6 messages,

@@ -11,17 +11,6 @@ from ocpp_schema.v16 import FirmwareStatusNotificationRequest, FirmwareStatusNot
 from configuration.firmware.metrics import UNKNOWN_REQUESTS
 from configuration.firmware.ports import FINAL_STATUSES, Firmware
 
-STATUS_201 = {
-    "Downloaded": "Downloaded",
-    "DownloadFailed": "DownloadFailed",
-    "Downloading": "Downloading",
-    "Idle": "Idle",
-    "InstallationFailed": "InstallationFailed",
-    "Installing": "Installing",
-    "Installed": "Installed",
-}
-"""1.6 FirmwareStatus -> 2.0.1 FirmwareStatusEnumType."""
-
 
 async def firmware_status_notification(
     req: FirmwareStatusNotificationRequest,
@@ -30,7 +19,7 @@ async def firmware_status_notification(
     firmware: Firmware,
     received_at: datetime,
 ) -> FirmwareStatusNotificationResponse:
-    status = STATUS_201[str(req.status)]
+    status = str(req.status)  # the 2.0.1 FirmwareStatusEnumType value of the same name
     if status == "Idle":
         return FirmwareStatusNotificationResponse()
     known = await firmware.update_status_16(

@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from csms_runtime.handlers import StationRef
+from csms_runtime.message_api import Refused
 from ocpp_schema.v16 import GetDiagnosticsRequest, GetDiagnosticsResponse
 
 from reporting.answers import failed
@@ -24,7 +25,7 @@ MAX_LOCATION = 512
 def asked(req: GetDiagnosticsRequest) -> dict[str, Any]:
     """The request in GetLog's shape (what ``Logs.requested`` keeps of a GetLog)."""
     sent = req.model_dump(mode="json", by_alias=True, exclude_none=True)
-    log = {"remoteLocation": req.location[:MAX_LOCATION]}
+    log = {"remoteLocation": req.location}
     if "startTime" in sent:
         log["oldestTimestamp"] = sent["startTime"]
     if "stopTime" in sent:
@@ -37,6 +38,17 @@ def asked(req: GetDiagnosticsRequest) -> dict[str, Any]:
 def _key(call_id: str | None, received_at: datetime) -> str:
     # The runtime always names the call an answer belongs to; without one, the answer's time.
     return call_id or f"at-{received_at.timestamp():.6f}"
+
+
+async def check_location(payload: dict[str, Any], station_ids: list[str], engine: Any) -> None:
+    """Message-API check: 1.6 leaves ``location`` unbounded, the logs keep 512 characters
+    (2.0.1's remoteLocation): a longer one is refused rather than stored cut."""
+    if len(payload.get("location", "")) > MAX_LOCATION:
+        raise Refused(
+            "LocationTooLong",
+            f"location has more than {MAX_LOCATION} characters",
+            "location",
+        )
 
 
 async def get_diagnostics_answered(
